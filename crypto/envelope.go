@@ -1,0 +1,215 @@
+package crypto
+
+import (
+	"bytes"
+	"encoding/xml"
+)
+
+// Envelope is the outer XML of an encrypted push: <xml><ToUserName/> or <AppId/>, and
+// <Encrypt/></xml>. Platform events carry AppId (the component appid); events for an authorised
+// account carry ToUserName (its original id, gh_…). Neither is signed: only Encrypt is.
+type Envelope struct {
+	ToUserName string // <ToUserName>, optional
+	AppID      string // <AppId>, optional
+	Encrypt    string // <Encrypt>, required: the base64 ciphertext
+}
+
+// ParseEnvelope parses a push body: a root <xml> element holding exactly one non-empty <Encrypt>
+// and at most one <ToUserName> and <AppId>; other child elements are ignored, and nothing but
+// whitespace may follow the root. Any failure is CodeParseXML. It never panics; callers should
+// still cap the body size (a few KiB is plenty for WeChat pushes).
+func ParseEnvelope(body []byte) (Envelope, error) {
+	raw, err := parseEnvelope(body)
+	if err != nil {
+		return Envelope{}, err
+	}
+	return Envelope{ToUserName: string(raw.toUserName), AppID: string(raw.appID), Encrypt: string(raw.encrypt)}, nil
+}
+
+// rawEnvelope holds the envelope fields as byte slices, sub-slices of the body when the fast path
+// parsed it.
+type rawEnvelope struct {
+	toUserName, appID, encrypt []byte
+}
+
+func parseEnvelope(body []byte) (rawEnvelope, error) {
+	if env, ok := parseEnvelopeFast(body); ok {
+		return env, nil
+	}
+	return parseEnvelopeXML(body)
+}
+
+// parseEnvelopeXML is the general path: encoding/xml, then the same rules as the fast path.
+func parseEnvelopeXML(body []byte) (rawEnvelope, error) {
+	var v struct {
+		XMLName    xml.Name `xml:"xml"`
+		ToUserName []string `xml:"ToUserName"`
+		AppID      []string `xml:"AppId"`
+		Encrypt    []string `xml:"Encrypt"`
+	}
+	d := xml.NewDecoder(bytes.NewReader(body))
+	if err := d.Decode(&v); err != nil {
+		return rawEnvelope{}, newError(CodeParseXML, "envelope is not <xml> XML: "+xmlErrorText(err))
+	}
+	if len(bytes.TrimLeft(body[d.InputOffset():], " \t\r\n")) != 0 {
+		return rawEnvelope{}, newError(CodeParseXML, "envelope has data after </xml>")
+	}
+	if len(v.ToUserName) > 1 || len(v.AppID) > 1 || len(v.Encrypt) > 1 {
+		return rawEnvelope{}, newError(CodeParseXML, "envelope repeats ToUserName, AppId or Encrypt")
+	}
+	if len(v.Encrypt) == 0 || v.Encrypt[0] == "" {
+		return rawEnvelope{}, newError(CodeParseXML, "envelope has no Encrypt")
+	}
+	var env rawEnvelope
+	env.encrypt = []byte(v.Encrypt[0])
+	if len(v.ToUserName) == 1 {
+		env.toUserName = []byte(v.ToUserName[0])
+	}
+	if len(v.AppID) == 1 {
+		env.appID = []byte(v.AppID[0])
+	}
+	return env, nil
+}
+
+// xmlErrorText describes an encoding/xml error without echoing element content: a SyntaxError
+// gives its message and line, anything else a fixed phrase.
+func xmlErrorText(err error) string {
+	if se, ok := err.(*xml.SyntaxError); ok {
+		return se.Error()
+	}
+	if _, ok := err.(xml.UnmarshalError); ok {
+		return "unexpected root element"
+	}
+	return "cannot decode"
+}
+
+// parseEnvelopeFast parses, without allocating, the strict subset of XML that WeChat sends:
+//
+//	ws "<xml>" { ws "<" Name ">" ( "<![CDATA[" data "]]>" | text ) "</" Name ">" } ws "</xml>" ws
+//
+// where Name is [A-Za-z_][A-Za-z0-9_.-]*, text is printable ASCII other than '<', '&' and ']',
+// CDATA data of ToUserName and AppId is printable ASCII, and Encrypt's content is non-empty
+// base64 alphabet. Within that subset encoding/xml yields the same fields. Anything else (a
+// declaration, comment, attribute, entity, namespace, nesting, non-ASCII) returns ok=false and
+// the caller falls back to encoding/xml, which is authoritative.
+func parseEnvelopeFast(body []byte) (env rawEnvelope, ok bool) {
+	s := skipSpace(body)
+	s, ok = bytes.CutPrefix(s, []byte("<xml>"))
+	if !ok {
+		return rawEnvelope{}, false
+	}
+	for {
+		s = skipSpace(s)
+		if rest, ok := bytes.CutPrefix(s, []byte("</xml>")); ok {
+			if len(skipSpace(rest)) != 0 || env.encrypt == nil {
+				return rawEnvelope{}, false
+			}
+			return env, true
+		}
+		// <Name>
+		if len(s) < 2 || s[0] != '<' {
+			return rawEnvelope{}, false
+		}
+		nameLen := scanName(s[1:])
+		if nameLen == 0 || 1+nameLen >= len(s) || s[1+nameLen] != '>' {
+			return rawEnvelope{}, false
+		}
+		name := s[1 : 1+nameLen]
+		s = s[2+nameLen:]
+		// content
+		var content []byte
+		cdata := false
+		if rest, ok := bytes.CutPrefix(s, []byte("<![CDATA[")); ok {
+			end := bytes.Index(rest, []byte("]]>"))
+			if end < 0 {
+				return rawEnvelope{}, false
+			}
+			content, s, cdata = rest[:end], rest[end+3:], true
+		} else {
+			end := bytes.IndexByte(s, '<')
+			if end < 0 {
+				return rawEnvelope{}, false
+			}
+			content, s = s[:end], s[end:]
+		}
+		// </Name>
+		if len(s) < 3+nameLen || s[0] != '<' || s[1] != '/' ||
+			!bytes.Equal(s[2:2+nameLen], name) || s[2+nameLen] != '>' {
+			return rawEnvelope{}, false
+		}
+		s = s[3+nameLen:]
+
+		var field *[]byte
+		switch string(name) {
+		case "Encrypt":
+			if !isBase64Text(content) {
+				return rawEnvelope{}, false
+			}
+			field = &env.encrypt
+		case "ToUserName":
+			field = &env.toUserName
+		case "AppId":
+			field = &env.appID
+		}
+		if !isPlainText(content, cdata) {
+			return rawEnvelope{}, false
+		}
+		if field != nil {
+			if *field != nil {
+				return rawEnvelope{}, false // repeated: let the general path report it
+			}
+			if content == nil {
+				content = []byte{}
+			}
+			*field = content
+		}
+	}
+}
+
+func skipSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n') {
+		b = b[1:]
+	}
+	return b
+}
+
+// scanName returns the length of the [A-Za-z_][A-Za-z0-9_.-]* name at the start of b.
+func scanName(b []byte) int {
+	for i, ch := range b {
+		switch {
+		case 'A' <= ch && ch <= 'Z', 'a' <= ch && ch <= 'z', ch == '_':
+		case i > 0 && ('0' <= ch && ch <= '9' || ch == '.' || ch == '-'):
+		default:
+			return i
+		}
+	}
+	return len(b)
+}
+
+// isPlainText reports whether b is printable ASCII (plus tab and newline, but no carriage return,
+// which encoding/xml would normalise); outside CDATA it must also hold no '&' or ']'.
+func isPlainText(b []byte, cdata bool) bool {
+	for _, ch := range b {
+		if ch == '\t' || ch == '\n' {
+			continue
+		}
+		if ch < 0x20 || ch > 0x7e || !cdata && (ch == '&' || ch == ']') {
+			return false
+		}
+	}
+	return true
+}
+
+// isBase64Text reports whether b is non-empty and only standard base64 alphabet and '='.
+func isBase64Text(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, ch := range b {
+		if !('A' <= ch && ch <= 'Z' || 'a' <= ch && ch <= 'z' || '0' <= ch && ch <= '9' ||
+			ch == '+' || ch == '/' || ch == '=') {
+			return false
+		}
+	}
+	return true
+}
