@@ -118,7 +118,7 @@ func rawEncrypt(tb testing.TB, c *MsgCrypt, plain []byte) string {
 		tb.Fatalf("rawEncrypt: %d bytes is not a multiple of 16", len(plain))
 	}
 	out := bytes.Clone(plain)
-	cipher.NewCBCEncrypter(c.sec.block, c.sec.key[:16]).CryptBlocks(out, out)
+	cipher.NewCBCEncrypter(c.secret().block, c.secret().key[:16]).CryptBlocks(out, out)
 	return base64.StdEncoding.EncodeToString(out)
 }
 

@@ -24,9 +24,10 @@ const msgBlockSize = 32
 // Printing a MsgCrypt with any fmt verb shows only its AppID, never the token or the key.
 type MsgCrypt struct {
 	appID string
-	// sec sits behind a pointer so that even reflection-based printing of a MsgCrypt value (as a
-	// field of another struct) shows an address, never the token or the key.
-	sec *msgSecret
+	// secret returns the token and key. It is a func rather than a pointer because fmt prints a
+	// func as an address in every case, while it follows a pointer when it reports a bad verb
+	// (fmt.Sprintf("%s", struct{ c MsgCrypt }{...}) would otherwise print the token and key).
+	secret func() *msgSecret
 }
 
 type msgSecret struct {
@@ -68,7 +69,7 @@ func NewMsgCrypt(token, encodingAESKey, appID string) (*MsgCrypt, error) {
 		return nil, newError(CodeIllegalAESKey, "EncodingAESKey is not a valid AES-256 key")
 	}
 	sec.block = block
-	return &MsgCrypt{appID: appID, sec: sec}, nil
+	return &MsgCrypt{appID: appID, secret: func() *msgSecret { return sec }}, nil
 }
 
 // AppID returns the appid that decrypted messages must carry and encrypted ones are given.
@@ -109,11 +110,11 @@ func (c *MsgCrypt) Format(f fmt.State, verb rune) {
 // timestamp, nonce and encrypt sorted and concatenated. It returns "" for a MsgCrypt not made by
 // NewMsgCrypt.
 func (c *MsgCrypt) Signature(timestamp, nonce, encrypt string) string {
-	if c == nil || c.sec == nil {
+	if c == nil || c.secret == nil {
 		return ""
 	}
 	var out [40]byte
-	vals := [4]sigValue{{s: c.sec.token}, {s: timestamp}, {s: nonce}, {s: encrypt}}
+	vals := [4]sigValue{{s: c.secret().token}, {s: timestamp}, {s: nonce}, {s: encrypt}}
 	sortedSHA1Hex(&out, vals[:])
 	return string(out[:])
 }
@@ -121,26 +122,26 @@ func (c *MsgCrypt) Signature(timestamp, nonce, encrypt string) string {
 // VerifySignature reports, in constant time, whether signature is the msg_signature of encrypt
 // with this timestamp and nonce.
 func (c *MsgCrypt) VerifySignature(signature, timestamp, nonce, encrypt string) bool {
-	if c == nil || c.sec == nil {
+	if c == nil || c.secret == nil {
 		return false
 	}
-	vals := [4]sigValue{{s: c.sec.token}, {s: timestamp}, {s: nonce}, {s: encrypt}}
+	vals := [4]sigValue{{s: c.secret().token}, {s: timestamp}, {s: nonce}, {s: encrypt}}
 	return verifySorted(signature, vals[:])
 }
 
 // VerifyURLSignature reports, in constant time, whether signature is the plain signature WeChat
 // puts on every callback URL: SHA-1 of the token, timestamp and nonce sorted and concatenated.
 func (c *MsgCrypt) VerifyURLSignature(signature, timestamp, nonce string) bool {
-	if c == nil || c.sec == nil {
+	if c == nil || c.secret == nil {
 		return false
 	}
-	vals := [3]sigValue{{s: c.sec.token}, {s: timestamp}, {s: nonce}}
+	vals := [3]sigValue{{s: c.secret().token}, {s: timestamp}, {s: nonce}}
 	return verifySorted(signature, vals[:])
 }
 
 // verifyEncrypt is VerifySignature for an Encrypt value sliced from a request body.
 func (c *MsgCrypt) verifyEncrypt(signature, timestamp, nonce string, encrypt []byte) bool {
-	vals := [4]sigValue{{s: c.sec.token}, {s: timestamp}, {s: nonce}, {b: encrypt, isBytes: true}}
+	vals := [4]sigValue{{s: c.secret().token}, {s: timestamp}, {s: nonce}, {b: encrypt, isBytes: true}}
 	return verifySorted(signature, vals[:])
 }
 
@@ -160,7 +161,7 @@ func verifySorted(signature string, vals []sigValue) bool {
 // the appid is c.AppID(). Check the signature first (VerifySignature, or use DecryptMessage): the
 // ciphertext is not authenticated otherwise.
 func (c *MsgCrypt) Decrypt(encrypt string) ([]byte, error) {
-	if c == nil || c.sec == nil {
+	if c == nil || c.secret == nil {
 		return nil, errNotInitialised()
 	}
 	return c.decrypt([]byte(encrypt))
@@ -183,7 +184,8 @@ func (c *MsgCrypt) decrypt(encrypt []byte) ([]byte, error) {
 		return nil, newError(CodeDecryptAES,
 			"ciphertext length "+strconv.Itoa(len(buf))+" is not a positive multiple of 16")
 	}
-	cipher.NewCBCDecrypter(c.sec.block, c.sec.key[:aes.BlockSize]).CryptBlocks(buf, buf)
+	sec := c.secret()
+	cipher.NewCBCDecrypter(sec.block, sec.key[:aes.BlockSize]).CryptBlocks(buf, buf)
 	buf, ok := unpad(buf, msgBlockSize)
 	if !ok {
 		return nil, newError(CodeDecryptAES, "invalid PKCS#7 padding")
@@ -236,7 +238,7 @@ func pad(b []byte, blockSize int) []byte {
 // Encrypt encrypts msg for c.AppID() with 16 fresh random bytes from crypto/rand and returns the
 // standard base64 Encrypt value.
 func (c *MsgCrypt) Encrypt(msg []byte) (string, error) {
-	if c == nil || c.sec == nil {
+	if c == nil || c.secret == nil {
 		return "", errNotInitialised()
 	}
 	var random [16]byte
@@ -261,7 +263,8 @@ func (c *MsgCrypt) encrypt(random *[16]byte, msg []byte) (string, error) {
 	buf = append(buf, msg...)
 	buf = append(buf, c.appID...)
 	buf = pad(buf, msgBlockSize)
-	cipher.NewCBCEncrypter(c.sec.block, c.sec.key[:aes.BlockSize]).CryptBlocks(buf, buf)
+	sec := c.secret()
+	cipher.NewCBCEncrypter(sec.block, sec.key[:aes.BlockSize]).CryptBlocks(buf, buf)
 	out := buf[padded:cap(buf)]
 	base64.StdEncoding.Encode(out, buf)
 	return string(out), nil
@@ -272,7 +275,7 @@ func (c *MsgCrypt) encrypt(random *[16]byte, msg []byte) (string, error) {
 // and nonce, and returns the decrypted message (the inner XML). A signature mismatch is
 // CodeValidateSignature and nothing is decrypted.
 func (c *MsgCrypt) DecryptMessage(msgSignature, timestamp, nonce string, body []byte) ([]byte, error) {
-	if c == nil || c.sec == nil {
+	if c == nil || c.secret == nil {
 		return nil, errNotInitialised()
 	}
 	env, err := parseEnvelope(body)
@@ -292,7 +295,7 @@ func (c *MsgCrypt) DecryptMessage(msgSignature, timestamp, nonce string, body []
 // signed with timestamp and nonce. timestamp must be decimal digits and nonce printable ASCII
 // without "]]>", else CodeGenReturnXML.
 func (c *MsgCrypt) EncryptMessage(msg []byte, timestamp, nonce string) ([]byte, error) {
-	if c == nil || c.sec == nil {
+	if c == nil || c.secret == nil {
 		return nil, errNotInitialised()
 	}
 	if !isDigits(timestamp) {
