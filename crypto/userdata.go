@@ -11,13 +11,16 @@ import (
 // DecryptUserData decrypts a mini program's encryptedData (digest section 8): AES-128-CBC with
 // key = base64(sessionKey) (16 bytes, from jscode2session) and IV = base64(iv) (16 bytes), strict
 // PKCS#7 padding to 16 bytes. The plaintext must be a JSON object whose watermark.appid equals
-// appID; otherwise the error is [ErrWatermark] (CodeValidateAppID). It returns the JSON plaintext.
+// appID (which must not be empty); otherwise the error is [ErrWatermark] (CodeValidateAppID). It returns the JSON plaintext.
 //
 // Errors: a bad session key is CodeIllegalAESKey; a bad iv length CodeIllegalBuffer; bad base64
 // CodeDecodeBase64; a bad ciphertext length or padding CodeDecryptAES (usually a wrong
 // session_key or iv); a plaintext that is not a JSON object CodeIllegalBuffer. Tell the client only
 // that decryption failed: the distinctions are for logs.
 func DecryptUserData(sessionKey, iv, encryptedData, appID string) ([]byte, error) {
+	if appID == "" {
+		return nil, newError(CodeValidateAppID, "appID is empty")
+	}
 	mode, err := userDataCBC(sessionKey, iv, false)
 	if err != nil {
 		return nil, err
