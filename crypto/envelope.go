@@ -142,16 +142,19 @@ func parseEnvelopeFast(body []byte) (env rawEnvelope, ok bool) {
 		var field *[]byte
 		switch string(name) {
 		case "Encrypt":
-			if !isBase64Text(content) {
-				return rawEnvelope{}, false
-			}
 			field = &env.encrypt
 		case "ToUserName":
 			field = &env.toUserName
 		case "AppId":
 			field = &env.appID
 		}
-		if !isPlainText(content, cdata) {
+		valid := false
+		if field == &env.encrypt {
+			valid = isBase64Text(content) // also plain text
+		} else {
+			valid = isPlainText(content, cdata)
+		}
+		if !valid {
 			return rawEnvelope{}, false
 		}
 		if field != nil {
@@ -186,30 +189,48 @@ func scanName(b []byte) int {
 	return len(b)
 }
 
-// isPlainText reports whether b is printable ASCII (plus tab and newline, but no carriage return,
-// which encoding/xml would normalise); outside CDATA it must also hold no '&' or ']'.
-func isPlainText(b []byte, cdata bool) bool {
-	for _, ch := range b {
-		if ch == '\t' || ch == '\n' {
-			continue
-		}
-		if ch < 0x20 || ch > 0x7e || !cdata && (ch == '&' || ch == ']') {
-			return false
-		}
+// Character classes of the fast path, as lookup tables: a table lookup per byte is several times
+// faster than a chain of range comparisons on a 500-byte Encrypt.
+const (
+	classBase64 = 1 << iota // standard base64 alphabet and '='
+	classCDATA              // printable ASCII, tab and newline (no carriage return: encoding/xml would normalise it)
+	classText               // classCDATA without '&' and ']'
+)
+
+var charClass = func() (t [256]uint8) {
+	for ch := 0x20; ch <= 0x7e; ch++ {
+		t[ch] = classCDATA | classText
 	}
-	return true
+	for _, ch := range "\t\n" {
+		t[ch] = classCDATA | classText
+	}
+	t['&'] &^= classText
+	t[']'] &^= classText
+	for _, ch := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=" {
+		t[ch] |= classBase64
+	}
+	return t
+}()
+
+// isPlainText reports whether b is printable ASCII, tab or newline; outside CDATA it must also
+// hold no '&' or ']'.
+func isPlainText(b []byte, cdata bool) bool {
+	class := uint8(classText)
+	if cdata {
+		class = classCDATA
+	}
+	return allOf(b, class)
 }
 
 // isBase64Text reports whether b is non-empty and only standard base64 alphabet and '='.
 func isBase64Text(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
+	return len(b) > 0 && allOf(b, classBase64)
+}
+
+func allOf(b []byte, class uint8) bool {
+	acc := class
 	for _, ch := range b {
-		if !('A' <= ch && ch <= 'Z' || 'a' <= ch && ch <= 'z' || '0' <= ch && ch <= '9' ||
-			ch == '+' || ch == '/' || ch == '=') {
-			return false
-		}
+		acc &= charClass[ch]
 	}
-	return true
+	return acc == class
 }
