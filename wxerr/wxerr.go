@@ -143,3 +143,18 @@ func IsValidation(err error) bool {
 	var v *ValidationError
 	return errors.As(err, &v)
 }
+
+// HTTPError is an HTTP answer other than 200 from WeChat (or a proxy in front of it). WeChat itself
+// answers 200 even for failures, so this usually means a gateway problem; 5xx answers are retried for
+// idempotent calls.
+type HTTPError struct {
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Op names the operation, as in APIError.
+	Op string
+}
+
+// Error renders "wechat: OP: HTTP status N".
+func (e *HTTPError) Error() string {
+	return "wechat: " + e.Op + ": HTTP status " + strconv.Itoa(e.StatusCode)
+}

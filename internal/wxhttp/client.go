@@ -1,0 +1,393 @@
+// Package wxhttp is wxopen's one HTTP caller: every request to WeChat goes through Client.Do. It owns
+// the base URL, timeouts, the User-Agent, token injection, JSON encoding, the errcode check (WeChat
+// answers HTTP 200 for failures too), the retry-once on token errors, the bounded retry of idempotent
+// calls, redaction of secrets, and the logging and observation hooks. resty stays inside this package.
+package wxhttp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+
+	"github.com/wxopen-go/wxopen/tokenstore"
+	"github.com/wxopen-go/wxopen/wxerr"
+)
+
+// Version is wxopen's version, sent in the User-Agent.
+const Version = "0.1.0"
+
+// DefaultBaseURL is WeChat's API host.
+const DefaultBaseURL = "https://api.weixin.qq.com"
+
+// maxBody caps what is read of a response (QR code images are the largest answers).
+const maxBody = 16 << 20
+
+// TokenSource supplies the access token a request carries, and drops it when WeChat refuses it.
+// *tokenstore.Source implements it.
+type TokenSource interface {
+	Token(ctx context.Context) (tokenstore.Token, error)
+	Invalidate(ctx context.Context, stale string) error
+}
+
+// Request describes one WeChat API call.
+type Request struct {
+	// Method is the HTTP method, GET or POST.
+	Method string
+	// Path is the API path, starting with "/" ("/cgi-bin/component/api_query_auth").
+	Path string
+	// Query holds the query parameters other than the token.
+	Query url.Values
+	// Body is encoded as JSON (without HTML escaping, non-ASCII as raw UTF-8); nil sends no body.
+	// A json.RawMessage is sent as it is.
+	Body any
+	// Upload, when set, sends a multipart/form-data body instead of Body.
+	Upload *Upload
+	// Token, when set, supplies the token sent in the query parameter TokenParam.
+	Token TokenSource
+	// TokenParam is the query name of the token (default "access_token").
+	TokenParam string
+	// Idempotent marks calls that may be sent again after a network error, an HTTP 5xx or WeChat's -1.
+	// Writes (commit, submit_audit, release, card/create…) must leave it false: they are sent once.
+	Idempotent bool
+}
+
+// Upload is a file sent as multipart/form-data.
+type Upload struct {
+	Field       string // form field name ("media")
+	FileName    string
+	ContentType string
+	Data        []byte
+	Fields      map[string]string // other form fields
+}
+
+// CallInfo describes one attempt of a call, for Hook.
+type CallInfo struct {
+	Method     string
+	Path       string // without the query string: never carries a token
+	Attempt    int    // 1 for the first attempt
+	HTTPStatus int    // 0 when no answer came
+	ErrCode    wxerr.Code
+	Duration   time.Duration
+	Err        error // the attempt's error, nil on success
+}
+
+// Hook observes every attempt of every call (metrics, tracing, logging). It must not block.
+type Hook func(ctx context.Context, info CallInfo)
+
+// RetryPolicy bounds the retries of idempotent calls after a network error, an HTTP 5xx or errcode -1.
+type RetryPolicy struct {
+	MaxAttempts int           // including the first; default 3; 1 turns retries off
+	BaseDelay   time.Duration // default 100ms, doubled per attempt, with jitter
+	MaxDelay    time.Duration // default 2s
+}
+
+// Config configures a Client.
+type Config struct {
+	BaseURL    string        // default DefaultBaseURL
+	HTTPClient *http.Client  // default: a new client; never modified
+	Timeout    time.Duration // per attempt; default 30s
+	Logger     *slog.Logger  // optional; debug line per attempt, secrets redacted
+	Hook       Hook          // optional
+	Retry      RetryPolicy
+}
+
+// Client sends requests to WeChat. It is safe for concurrent use.
+type Client struct {
+	rc      *resty.Client
+	base    string
+	timeout time.Duration
+	log     *slog.Logger
+	hook    Hook
+	retry   RetryPolicy
+}
+
+// New returns a Client for cfg.
+func New(cfg Config) (*Client, error) {
+	base := strings.TrimRight(cfg.BaseURL, "/")
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, wxerr.Invalid("base URL", "an absolute http(s) URL")
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	rc := resty.NewWithClient(hc)
+	rc.SetLogger(quietLogger{})
+	rc.SetHeader("User-Agent", "wxopen/"+Version)
+	rc.SetRetryCount(0)
+	c := &Client{rc: rc, base: base, timeout: cfg.Timeout, log: cfg.Logger, hook: cfg.Hook, retry: cfg.Retry}
+	if c.timeout <= 0 {
+		c.timeout = 30 * time.Second
+	}
+	if c.retry.MaxAttempts <= 0 {
+		c.retry.MaxAttempts = 3
+	}
+	if c.retry.BaseDelay <= 0 {
+		c.retry.BaseDelay = 100 * time.Millisecond
+	}
+	if c.retry.MaxDelay <= 0 {
+		c.retry.MaxDelay = 2 * time.Second
+	}
+	return c, nil
+}
+
+// BaseURL returns the base URL requests go to.
+func (c *Client) BaseURL() string { return c.base }
+
+// Do sends req and decodes the JSON answer into out (which may be nil). A non-zero errcode is returned
+// as *wxerr.APIError. On a token error (40001, 40014, 42001) the token that was sent is invalidated
+// and the call is sent once more with a fresh token.
+func (c *Client) Do(ctx context.Context, req *Request, out any) error {
+	body, _, err := c.do(ctx, req, false)
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("wxopen: %s %s: decode response: %w", req.Method, req.Path, err)
+	}
+	return nil
+}
+
+// DoBytes sends req and returns the raw body and its content type, for endpoints that answer with a
+// file (a QR code image). A JSON answer is checked for errcode: a failure is a *wxerr.APIError.
+func (c *Client) DoBytes(ctx context.Context, req *Request) ([]byte, string, error) {
+	return c.do(ctx, req, true)
+}
+
+func (c *Client) do(ctx context.Context, req *Request, binary bool) ([]byte, string, error) {
+	if req.Method == "" || !strings.HasPrefix(req.Path, "/") {
+		return nil, "", fmt.Errorf("wxopen: bad request %q %q", req.Method, req.Path)
+	}
+	payload, ctype, err := encode(req)
+	if err != nil {
+		return nil, "", fmt.Errorf("wxopen: %s %s: encode request: %w", req.Method, req.Path, err)
+	}
+	tokenRetried := false
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, "", fmt.Errorf("wxopen: %s %s: %w", req.Method, req.Path, err)
+		}
+		var sent string
+		if req.Token != nil {
+			tok, err := req.Token.Token(ctx)
+			if err != nil {
+				return nil, "", fmt.Errorf("wxopen: %s %s: %w", req.Method, req.Path, err)
+			}
+			sent = tok.Value
+		}
+		body, rtype, status, err := c.attempt(ctx, req, attempt, sent, payload, ctype, binary)
+		if err == nil {
+			return body, rtype, nil
+		}
+		if req.Token != nil && !tokenRetried && wxerr.IsTokenInvalid(err) {
+			tokenRetried = true
+			if ierr := req.Token.Invalidate(ctx, sent); ierr != nil {
+				return nil, "", errors.Join(err, ierr)
+			}
+			continue
+		}
+		if attempt >= c.retry.MaxAttempts || !c.retryable(req, status, err) {
+			return nil, "", err
+		}
+		if werr := c.backoff(ctx, attempt); werr != nil {
+			return nil, "", err
+		}
+	}
+}
+
+// retryable reports whether a failed attempt may be sent again: idempotent calls after a network
+// error, a 5xx or -1; any call whose connection was never established.
+func (c *Client) retryable(req *Request, status int, err error) bool {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return false
+	case notSent(err):
+		return true // the connection was never made: the request did not reach WeChat
+	case !req.Idempotent:
+		return false
+	case wxerr.IsTemporary(err):
+		return true
+	}
+	var he *wxerr.HTTPError
+	if errors.As(err, &he) {
+		return he.StatusCode >= 500
+	}
+	var ae *wxerr.APIError
+	return !errors.As(err, &ae) && status == 0 // a network error or a per-attempt timeout
+}
+
+// notSent reports errors raised before the request could reach the server (dial failures).
+func notSent(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial"
+}
+
+func (c *Client) backoff(ctx context.Context, attempt int) error {
+	d := c.retry.BaseDelay << (attempt - 1)
+	if d > c.retry.MaxDelay || d <= 0 {
+		d = c.retry.MaxDelay
+	}
+	d = d/2 + rand.N(d/2+1)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func encode(req *Request) ([]byte, string, error) {
+	if req.Upload != nil {
+		return encodeMultipart(req.Upload)
+	}
+	switch b := req.Body.(type) {
+	case nil:
+		return nil, "", nil
+	case json.RawMessage:
+		return b, "application/json; charset=utf-8", nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(req.Body); err != nil {
+		return nil, "", err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), "application/json; charset=utf-8", nil
+}
+
+func (c *Client) attempt(ctx context.Context, req *Request, attempt int, token string, payload []byte, ctype string, binary bool) (body []byte, rtype string, status int, err error) {
+	op := req.Method + " " + req.Path
+	start := time.Now()
+	var code wxerr.Code
+	defer func() {
+		d := time.Since(start)
+		if c.hook != nil {
+			c.hook(ctx, CallInfo{Method: req.Method, Path: req.Path, Attempt: attempt, HTTPStatus: status, ErrCode: code, Duration: d, Err: err})
+		}
+		if c.log != nil && c.log.Enabled(ctx, slog.LevelDebug) {
+			attrs := []slog.Attr{slog.String("method", req.Method), slog.String("path", req.Path),
+				slog.Int("attempt", attempt), slog.Int("status", status), slog.Int("errcode", int(code)), slog.Duration("duration", d)}
+			if err != nil {
+				attrs = append(attrs, slog.String("error", Redact(err.Error())))
+			}
+			c.log.LogAttrs(ctx, slog.LevelDebug, "wxopen call", attrs...)
+		}
+	}()
+
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	r := c.rc.R().SetContext(actx).SetDoNotParseResponse(true)
+	q := req.Query
+	if req.Token != nil {
+		param := req.TokenParam
+		if param == "" {
+			param = "access_token"
+		}
+		q = cloneWith(q, param, token)
+	}
+	if len(q) > 0 {
+		r.SetQueryParamsFromValues(q)
+	}
+	if payload != nil {
+		r.SetHeader("Content-Type", ctype).SetBody(payload)
+	}
+	resp, err := r.Execute(req.Method, c.base+req.Path)
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("wxopen: %s: %w", op, redactErr(err))
+	}
+	raw := resp.RawBody()
+	defer raw.Close()
+	status = resp.StatusCode()
+	body, err = io.ReadAll(io.LimitReader(raw, maxBody+1))
+	if err != nil {
+		return nil, "", status, fmt.Errorf("wxopen: %s: read response: %w", op, redactErr(err))
+	}
+	if len(body) > maxBody {
+		return nil, "", status, fmt.Errorf("wxopen: %s: response larger than %d bytes", op, maxBody)
+	}
+	if status != http.StatusOK {
+		return nil, "", status, &wxerr.HTTPError{StatusCode: status, Op: op}
+	}
+	rtype = resp.Header().Get("Content-Type")
+	if binary && !looksJSON(rtype, body) {
+		return body, rtype, status, nil
+	}
+	code, err = checkErrcode(op, body)
+	if err != nil {
+		return nil, "", status, err
+	}
+	if binary {
+		return nil, "", status, fmt.Errorf("wxopen: %s: expected a file, WeChat answered JSON without an errcode", op)
+	}
+	return body, rtype, status, nil
+}
+
+func looksJSON(ctype string, body []byte) bool {
+	if strings.Contains(ctype, "json") || strings.HasPrefix(ctype, "text/") {
+		return true
+	}
+	b := bytes.TrimLeft(body, " \t\r\n")
+	return len(b) > 0 && b[0] == '{' && ctype == ""
+}
+
+// errBody is the errcode/errmsg pair every WeChat answer may carry.
+type errBody struct {
+	ErrCode *int   `json:"errcode"`
+	ErrMsg  string `json:"errmsg"`
+}
+
+// checkErrcode is the one decode path for WeChat's errors: an absent or zero errcode is success.
+func checkErrcode(op string, body []byte) (wxerr.Code, error) {
+	if !bytes.Contains(body, []byte(`"errcode"`)) {
+		if !json.Valid(body) {
+			return 0, fmt.Errorf("wxopen: %s: answer is not JSON (%d bytes)", op, len(body))
+		}
+		return 0, nil
+	}
+	var eb errBody
+	if err := json.Unmarshal(body, &eb); err != nil {
+		return 0, fmt.Errorf("wxopen: %s: answer is not JSON: %w", op, err)
+	}
+	if eb.ErrCode == nil || *eb.ErrCode == 0 {
+		return 0, nil
+	}
+	code := wxerr.Code(*eb.ErrCode)
+	return code, &wxerr.APIError{Code: code, Msg: Redact(eb.ErrMsg), Op: op}
+}
+
+func cloneWith(q url.Values, k, v string) url.Values {
+	out := make(url.Values, len(q)+1)
+	for key, vals := range q {
+		out[key] = vals
+	}
+	out.Set(k, v)
+	return out
+}
+
+// quietLogger keeps resty from printing: wxopen logs through slog only.
+type quietLogger struct{}
+
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Warnf(string, ...any)  {}
+func (quietLogger) Debugf(string, ...any) {}
