@@ -5,7 +5,9 @@ import (
 	"crypto/cipher"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strconv"
+	"strings"
 )
 
 // DecryptUserData decrypts a mini program's encryptedData (digest section 8): AES-128-CBC with
@@ -40,19 +42,22 @@ func DecryptUserData(sessionKey, iv, encryptedData, appID string) ([]byte, error
 	if !ok {
 		return nil, newError(CodeDecryptAES, "invalid PKCS#7 padding (wrong session_key or iv?)")
 	}
+	// One pass: a type error inside watermark (say a numeric appid) is a watermark failure; any
+	// other error means the plaintext is not a JSON object.
 	var v struct {
-		Watermark json.RawMessage `json:"watermark"`
+		Watermark *struct {
+			AppID *string `json:"appid"`
+		} `json:"watermark"`
 	}
-	if err := json.Unmarshal(plain, &v); err != nil {
+	err = json.Unmarshal(plain, &v)
+	var typeErr *json.UnmarshalTypeError
+	if err != nil && !(errors.As(err, &typeErr) && strings.HasPrefix(typeErr.Field, "watermark")) {
 		return nil, newError(CodeIllegalBuffer, "decrypted data is not a JSON object (wrong session_key or iv?)")
 	}
-	var wm struct {
-		AppID *string `json:"appid"`
-	}
-	if v.Watermark == nil || json.Unmarshal(v.Watermark, &wm) != nil || wm.AppID == nil {
+	if err != nil || v.Watermark == nil || v.Watermark.AppID == nil {
 		return nil, newError(CodeValidateAppID, "decrypted data has no string watermark.appid")
 	}
-	if *wm.AppID != appID {
+	if *v.Watermark.AppID != appID {
 		return nil, newError(CodeValidateAppID, "watermark appid is not "+appID)
 	}
 	return plain[:len(plain):len(plain)], nil
