@@ -1,0 +1,104 @@
+// Package authorizer is one account (official account or mini program) that has authorised the
+// platform: its access-token source, refreshed from the stored refresh token by the component package,
+// and Do, the escape hatch for any endpoint wxopen has not typed yet. The miniprogram, openplatform and
+// card packages build on it.
+package authorizer
+
+import (
+	"context"
+	"net/url"
+
+	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/tokenstore"
+	"github.com/wxopen-go/wxopen/wxerr"
+)
+
+// Component is the platform side an authorizer client may need: the component appid and its access
+// token, for the few calls made with the component token on an authorizer's behalf
+// (component jscode2session).
+type Component struct {
+	AppID string
+	Token wxhttp.TokenSource
+}
+
+// Client calls WeChat on behalf of one authorizer appid. It is a cheap value over the platform's shared
+// HTTP caller and token stores; get one from wxopen.Platform.Authorizer.
+type Client struct {
+	appID     string
+	caller    *wxhttp.Client
+	tokens    wxhttp.TokenSource
+	component Component
+}
+
+// New returns a Client for appID that sends requests through caller with tokens from tokens. It is
+// wired by wxopen.Platform; users normally do not call it.
+func New(appID string, caller *wxhttp.Client, tokens wxhttp.TokenSource, component Component) *Client {
+	return &Client{appID: appID, caller: caller, tokens: tokens, component: component}
+}
+
+// AppID returns the authorizer's appid.
+func (c *Client) AppID() string { return c.appID }
+
+// Component returns the platform side of this client.
+func (c *Client) Component() Component { return c.component }
+
+// Token returns the authorizer's current access token, refreshing it if needed.
+func (c *Client) Token(ctx context.Context) (tokenstore.Token, error) {
+	return c.tokens.Token(ctx)
+}
+
+// Request is a call to any WeChat endpoint with the authorizer's access token, for Do.
+type Request struct {
+	// Method is GET or POST.
+	Method string
+	// Path is the API path ("/wxa/get_category").
+	Path string
+	// Query holds query parameters; access_token is added by Do.
+	Query url.Values
+	// Body is sent as JSON; nil sends none.
+	Body any
+	// Idempotent allows retries after network errors, 5xx and -1. Leave it false for writes.
+	Idempotent bool
+}
+
+// Do calls an endpoint with the authorizer's access token and decodes the JSON answer into out: the
+// escape hatch for endpoints wxopen does not type yet. It checks errcode, retries once on a token error
+// and redacts the token from errors like every typed call.
+func (c *Client) Do(ctx context.Context, r Request, out any) error {
+	if r.Method != "GET" && r.Method != "POST" {
+		return wxerr.Invalid("method", "GET or POST")
+	}
+	return c.Call(ctx, &wxhttp.Request{Method: r.Method, Path: r.Path, Query: r.Query, Body: r.Body, Idempotent: r.Idempotent}, out)
+}
+
+// Call sends req with the authorizer's access token (query access_token) unless req already names a
+// token source. It is for the packages of this module that build typed calls on Client.
+func (c *Client) Call(ctx context.Context, req *wxhttp.Request, out any) error {
+	c.withToken(req)
+	return c.caller.Do(ctx, req, out)
+}
+
+// CallBytes is Call for endpoints that answer with a file; it returns the body and its content type.
+func (c *Client) CallBytes(ctx context.Context, req *wxhttp.Request) ([]byte, string, error) {
+	c.withToken(req)
+	return c.caller.DoBytes(ctx, req)
+}
+
+// CallComponent sends req with the component access token in the query parameter param, for the calls
+// WeChat makes with the platform's token on an authorizer's behalf.
+func (c *Client) CallComponent(ctx context.Context, req *wxhttp.Request, param string, out any) error {
+	if c.component.Token == nil {
+		return wxerr.Invalid("component", "this client was built without the component token")
+	}
+	req.Token, req.TokenParam = c.component.Token, param
+	return c.caller.Do(ctx, req, out)
+}
+
+func (c *Client) withToken(req *wxhttp.Request) {
+	if req.Token == nil {
+		req.Token = c.tokens
+		if req.TokenParam == "" {
+			req.TokenParam = "access_token"
+		}
+	}
+}
