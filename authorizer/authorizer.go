@@ -36,6 +36,17 @@ func New(appID string, caller *wxhttp.Client, tokens wxhttp.TokenSource, compone
 	return &Client{appID: appID, caller: caller, tokens: tokens, component: component}
 }
 
+// Key returns the store key under which state called name of authorizer appID is kept, for the
+// platform componentAppID: "COMPONENT:authorizer:APPID:NAME". Namespacing by component appid lets
+// several platforms share one store. Names in use: "access_token", "refresh_token", "authorization",
+// "wx_card_ticket".
+func Key(componentAppID, appID, name string) string {
+	return componentAppID + ":authorizer:" + appID + ":" + name
+}
+
+// Key returns Key(component appid, this appid, name).
+func (c *Client) Key(name string) string { return Key(c.component.AppID, c.appID, name) }
+
 // AppID returns the authorizer's appid.
 func (c *Client) AppID() string { return c.appID }
 

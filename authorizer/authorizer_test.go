@@ -89,3 +89,9 @@ func TestCallBytes(t *testing.T) {
 	assert.Equal(t, []byte{1, 2, 3}, b)
 	assert.Equal(t, "image/jpeg", ct)
 }
+
+func TestKey(t *testing.T) {
+	c, _, _ := newClient(t)
+	assert.Equal(t, "wxCOMP:authorizer:wxAUTH:wx_card_ticket", c.Key("wx_card_ticket"))
+	assert.Equal(t, authorizer.Key("wxCOMP", "wxAUTH", "refresh_token"), c.Key("refresh_token"))
+}
