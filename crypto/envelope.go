@@ -3,6 +3,7 @@ package crypto
 import (
 	"bytes"
 	"encoding/xml"
+	"io"
 )
 
 // Envelope is the outer XML of an encrypted push: <xml><ToUserName/> or <AppId/>, and
@@ -80,6 +81,9 @@ func xmlErrorText(err error) string {
 	if _, ok := err.(xml.UnmarshalError); ok {
 		return "unexpected root element"
 	}
+	if err == io.EOF {
+		return "no root element"
+	}
 	return "cannot decode"
 }
 
@@ -148,7 +152,7 @@ func parseEnvelopeFast(body []byte) (env rawEnvelope, ok bool) {
 		case "AppId":
 			field = &env.appID
 		}
-		valid := false
+		var valid bool
 		if field == &env.encrypt {
 			valid = isBase64Text(content) // also plain text
 		} else {
@@ -157,12 +161,9 @@ func parseEnvelopeFast(body []byte) (env rawEnvelope, ok bool) {
 		if !valid {
 			return rawEnvelope{}, false
 		}
-		if field != nil {
+		if field != nil { // content is never nil: it slices body
 			if *field != nil {
 				return rawEnvelope{}, false // repeated: let the general path report it
-			}
-			if content == nil {
-				content = []byte{}
 			}
 			*field = content
 		}

@@ -13,7 +13,8 @@ import (
 // DecryptUserData decrypts a mini program's encryptedData (digest section 8): AES-128-CBC with
 // key = base64(sessionKey) (16 bytes, from jscode2session) and IV = base64(iv) (16 bytes), strict
 // PKCS#7 padding to 16 bytes. The plaintext must be a JSON object whose watermark.appid equals
-// appID (which must not be empty); otherwise the error is [ErrWatermark] (CodeValidateAppID). It returns the JSON plaintext.
+// appID (which must not be empty); otherwise the error matches [ErrWatermark] (CodeValidateAppID).
+// It returns the JSON plaintext; checking watermark.timestamp for freshness is left to the caller.
 //
 // Errors: a bad session key is CodeIllegalAESKey; a bad iv length CodeIllegalBuffer; bad base64
 // CodeDecodeBase64; a bad ciphertext length or padding CodeDecryptAES (usually a wrong
