@@ -1,0 +1,145 @@
+package miniprogram
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+
+	"github.com/wxopen-go/wxopen/crypto"
+	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/wxerr"
+)
+
+// Session is a user's login session with the mini program. SessionKey decrypts the data the mini
+// program hands back (DecryptUserInfo, DecryptPhoneNumber); keep it on the server, never send it to
+// the client. Printing a Session (fmt, slog) never shows the SessionKey.
+type Session struct {
+	OpenID     string `json:"openid"`
+	SessionKey string `json:"session_key"`
+	// UnionID is set only when the mini program is bound to an open-platform account.
+	UnionID string `json:"unionid,omitempty"`
+}
+
+// String renders the session without its key.
+func (s Session) String() string {
+	return fmt.Sprintf("miniprogram.Session{OpenID:%s UnionID:%s SessionKey:[redacted]}", s.OpenID, s.UnionID)
+}
+
+// Format makes every fmt verb (%v, %+v, %#v, %s…) print String, so the key never reaches a log.
+func (s Session) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
+
+// LogValue makes slog log the session without its key.
+func (s Session) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("openid", s.OpenID), slog.String("unionid", s.UnionID))
+}
+
+// Login exchanges a login code from wx.login for the user's session, through the platform (the
+// component access token is sent on the mini program's behalf). A code works once: 40029 means it is
+// invalid or used; 61003 that the mini program has not authorised the platform.
+//
+// WeChat: GET /sns/component/jscode2session
+func (c *Client) Login(ctx context.Context, jsCode string) (*Session, error) {
+	if jsCode == "" {
+		return nil, wxerr.Invalid("js_code", "required")
+	}
+	if err := c.ready(); err != nil {
+		return nil, err
+	}
+	req := &wxhttp.Request{
+		Method: "GET",
+		Path:   "/sns/component/jscode2session",
+		Query: url.Values{
+			"appid":           {c.a.AppID()},
+			"js_code":         {jsCode},
+			"grant_type":      {"authorization_code"},
+			"component_appid": {c.a.Component().AppID},
+		},
+	}
+	var out Session
+	if err := c.a.CallComponent(ctx, req, "component_access_token", &out); err != nil {
+		return nil, err
+	}
+	if out.OpenID == "" || out.SessionKey == "" {
+		return nil, errors.New("wxopen: GET /sns/component/jscode2session: answer has no openid or session_key")
+	}
+	return &out, nil
+}
+
+// Watermark is the stamp WeChat puts in decrypted data: the mini program's appid and the time.
+type Watermark struct {
+	AppID     string `json:"appid"`
+	Timestamp int64  `json:"timestamp"` // unix seconds
+}
+
+// UserInfo is the user profile a mini program receives encrypted (wx.getUserInfo).
+type UserInfo struct {
+	OpenID    string    `json:"openId"`
+	UnionID   string    `json:"unionId"`
+	NickName  string    `json:"nickName"`
+	Gender    int       `json:"gender"` // 0 unknown, 1 male, 2 female
+	Language  string    `json:"language"`
+	City      string    `json:"city"`
+	Province  string    `json:"province"`
+	Country   string    `json:"country"`
+	AvatarURL string    `json:"avatarUrl"`
+	Watermark Watermark `json:"watermark"`
+}
+
+// PhoneNumber is the user's phone number a mini program receives encrypted (getPhoneNumber).
+type PhoneNumber struct {
+	// PhoneNumber has the country code for numbers outside mainland China.
+	PhoneNumber string `json:"phoneNumber"`
+	// PurePhoneNumber has no country code.
+	PurePhoneNumber string    `json:"purePhoneNumber"`
+	CountryCode     string    `json:"countryCode"`
+	Watermark       Watermark `json:"watermark"`
+}
+
+// decryptInto decrypts encryptedData (AES-128-CBC, digest section 8), checks that its watermark
+// names this mini program and decodes it into out.
+func (c *Client) decryptInto(what, sessionKey, encryptedData, iv string, out any) error {
+	if sessionKey == "" {
+		return wxerr.Invalid("session_key", "required")
+	}
+	if encryptedData == "" {
+		return wxerr.Invalid("encryptedData", "required")
+	}
+	if iv == "" {
+		return wxerr.Invalid("iv", "required")
+	}
+	if err := c.ready(); err != nil {
+		return err
+	}
+	plain, err := crypto.DecryptUserData(sessionKey, iv, encryptedData, c.a.AppID())
+	if err != nil {
+		return fmt.Errorf("wxopen: decrypt %s: %w", what, err)
+	}
+	if err := json.Unmarshal(plain, out); err != nil {
+		return fmt.Errorf("wxopen: decrypt %s: decode: %w", what, err)
+	}
+	return nil
+}
+
+// DecryptUserInfo decrypts the encryptedData and iv of wx.getUserInfo with the user's session key
+// and checks that the watermark names this mini program (errors.Is(err, crypto.ErrWatermark) when it
+// does not; a wrong key or iv gives a *crypto.Error). No request is sent.
+func (c *Client) DecryptUserInfo(sessionKey, encryptedData, iv string) (*UserInfo, error) {
+	var u UserInfo
+	if err := c.decryptInto("user info", sessionKey, encryptedData, iv, &u); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// DecryptPhoneNumber decrypts the encryptedData and iv of getPhoneNumber with the user's session key
+// and checks that the watermark names this mini program. No request is sent.
+func (c *Client) DecryptPhoneNumber(sessionKey, encryptedData, iv string) (*PhoneNumber, error) {
+	var p PhoneNumber
+	if err := c.decryptInto("phone number", sessionKey, encryptedData, iv, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
