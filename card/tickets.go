@@ -1,0 +1,137 @@
+package card
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wxopen-go/wxopen/authorizer"
+	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/tokenstore"
+)
+
+// TicketName is the name under which an authorizer's card api_ticket is stored: the store key is
+// authorizer.Key(componentAppID, appID, TicketName).
+const TicketName = "wx_card_ticket"
+
+// ticketReason annotates the store write of a freshly fetched ticket (see tokenstore.WithReason).
+const ticketReason = "getticket:wx_card"
+
+// Tickets hands out the card api_ticket (type wx_card) of each authorised official account. WeChat
+// allows very few getticket calls a day, so a platform builds one Tickets and shares it among all its
+// card Clients: a ticket is kept in the Store, refreshed ahead of its expiry (7200 s), and fetched
+// once per expiry however many goroutines ask (and, if the Store is a tokenstore.Locker such as
+// Redis, once across processes).
+type Tickets struct {
+	mgr    *tokenstore.Manager
+	client func(appID string) *authorizer.Client
+	apps   sync.Map // store key → authorizer appid, registered by New
+}
+
+// NewTickets returns the ticket cache of a platform. store holds the tickets (an expiring-token
+// store; the platform's token store). client returns the authorizer client of an appid (the
+// platform's Authorizer method); it is called only to fetch a ticket. opts tune the
+// tokenstore.Manager (margin, jitter, clock for tests...).
+func NewTickets(store tokenstore.Store, client func(appID string) *authorizer.Client, opts ...tokenstore.Option) *Tickets {
+	t := &Tickets{client: client}
+	all := make([]tokenstore.Option, 0, len(opts)+1)
+	if l, ok := store.(tokenstore.Locker); ok {
+		all = append(all, tokenstore.WithLocker(l)) // kept through the reason wrapper; opts may override
+	}
+	all = append(all, opts...)
+	t.mgr = tokenstore.NewManager(reasonStore{store}, t.fetch, all...)
+	return t
+}
+
+// Ticket returns the current api_ticket of the official account appID, fetching it if needed.
+func (t *Tickets) Ticket(ctx context.Context, appID string) (tokenstore.Token, error) {
+	if t == nil || t.client == nil {
+		return tokenstore.Token{}, errors.New("card: Tickets built without an authorizer client function")
+	}
+	a := t.client(appID)
+	if a == nil {
+		return tokenstore.Token{}, fmt.Errorf("card: no authorizer client for %s", appID)
+	}
+	return t.source(a).Token(ctx)
+}
+
+// source registers the key of a's ticket and returns its handle.
+func (t *Tickets) source(a *authorizer.Client) *tokenstore.Source {
+	key := a.Key(TicketName)
+	if _, ok := t.apps.Load(key); !ok {
+		t.apps.LoadOrStore(key, a.AppID())
+	}
+	return t.mgr.Source(key)
+}
+
+// appID maps a store key back to its authorizer appid: the one registered by New, or else the
+// APPID part of "COMPONENT:authorizer:APPID:wx_card_ticket".
+func (t *Tickets) appID(key string) (string, bool) {
+	if v, ok := t.apps.Load(key); ok {
+		return v.(string), true
+	}
+	rest, ok := strings.CutSuffix(key, ":"+TicketName)
+	if !ok {
+		return "", false
+	}
+	i := strings.LastIndex(rest, ":authorizer:")
+	if i < 0 || i+len(":authorizer:") >= len(rest) {
+		return "", false
+	}
+	return rest[i+len(":authorizer:"):], true
+}
+
+type ticketResponse struct {
+	Ticket    string `json:"ticket"`
+	ExpiresIn int64  `json:"expires_in"`
+}
+
+// fetch is the Manager's Fetcher: GET /cgi-bin/ticket/getticket?type=wx_card with the authorizer's
+// access token.
+func (t *Tickets) fetch(ctx context.Context, key string) (tokenstore.Token, error) {
+	appID, ok := t.appID(key)
+	if !ok {
+		return tokenstore.Token{}, fmt.Errorf("card: %q is not a card ticket key", key)
+	}
+	if t.client == nil {
+		return tokenstore.Token{}, errors.New("card: Tickets built without an authorizer client function")
+	}
+	a := t.client(appID)
+	if a == nil {
+		return tokenstore.Token{}, fmt.Errorf("card: no authorizer client for %s", appID)
+	}
+	start := time.Now()
+	var out ticketResponse
+	err := a.Call(ctx, &wxhttp.Request{
+		Method:     "GET",
+		Path:       "/cgi-bin/ticket/getticket",
+		Query:      url.Values{"type": {"wx_card"}},
+		Idempotent: true,
+	}, &out)
+	if err != nil {
+		return tokenstore.Token{}, fmt.Errorf("card: api_ticket of %s: %w", appID, err)
+	}
+	if out.Ticket == "" {
+		return tokenstore.Token{}, fmt.Errorf("card: api_ticket of %s: WeChat answered no ticket", appID)
+	}
+	life := time.Duration(out.ExpiresIn) * time.Second
+	if life <= 0 {
+		life = 7200 * time.Second
+	}
+	// Count the lifetime from before the request, so that the network time never extends it.
+	return tokenstore.Token{Value: out.Ticket, ExpiresAt: start.Add(life)}, nil
+}
+
+// reasonStore annotates the writes of fetched tickets with a reason for auditing stores.
+type reasonStore struct{ tokenstore.Store }
+
+func (s reasonStore) Set(ctx context.Context, key string, tok tokenstore.Token) error {
+	if tokenstore.Reason(ctx) == "" {
+		ctx = tokenstore.WithReason(ctx, ticketReason)
+	}
+	return s.Store.Set(ctx, key, tok)
+}
