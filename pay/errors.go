@@ -28,8 +28,8 @@ var codeHints = map[string]string{
 		"must be the pair registered for this mchid",
 	CodeAppIDMchIDNotMatch: "bind the mini program appid to the merchant account (direct mode) or the sub_appid to the " +
 		"sub_mchid (service-provider mode) in the WeChat Pay merchant platform",
-	CodeOutTradeNoUsed: "out_trade_no was already used for a different order; use a new one",
-	CodeSystemError:    "WeChat Pay is busy; retry later with the same parameters",
+	CodeOutTradeNoUsed:   "out_trade_no was already used for a different order; use a new one",
+	CodeSystemError:      "WeChat Pay is busy; retry later with the same parameters",
 	CodeFrequencyLimited: "slow down and retry later",
 }
 
