@@ -101,6 +101,8 @@ type options struct {
 	component   *ComponentApp
 	start       time.Time
 	manualClock bool
+	// register, when set, registers extra routes before the server starts (white-box tests).
+	register func(*Server)
 }
 
 // Option configures NewServer and NewTestServer.
@@ -195,6 +197,9 @@ func newServer(tb testing.TB, opts []Option) *Server {
 	// A bad EncodingAESKey given with WithComponent leaves crypt nil; pushes then fail with an error.
 	s.crypt, _ = crypto.NewMsgCrypt(app.Token, app.EncodingAESKey, app.AppID)
 	s.registerRoutes()
+	if o.register != nil {
+		o.register(s)
+	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.srv.URL
 	return s
