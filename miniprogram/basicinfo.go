@@ -81,8 +81,9 @@ type Media struct {
 }
 
 // UploadTempMedia uploads data as temporary media of the given kind under filename (sent as
-// multipart/form-data in the field "media") and returns its media id. For images the content type
-// sent is taken from the content, not from the file name.
+// multipart/form-data in the field "media") and returns its media id. An image must be PNG, JPEG,
+// GIF or BMP, recognised by its content; the content type sent is the detected one, whatever the
+// file name says.
 //
 // WeChat: POST /cgi-bin/media/upload
 func (c *Client) UploadTempMedia(ctx context.Context, kind MediaType, filename string, data []byte) (*Media, error) {
@@ -100,6 +101,8 @@ func (c *Client) UploadTempMedia(ctx context.Context, kind MediaType, filename s
 	ctype := ""
 	if f, ok := DetectImageFormat(data); ok {
 		ctype = f.ContentType()
+	} else if kind == MediaImage {
+		return nil, wxerr.Invalid("media", "an image must be PNG, JPEG, GIF or BMP (checked by content, not by file name)")
 	}
 	req := &wxhttp.Request{
 		Method: "POST",
