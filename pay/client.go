@@ -59,9 +59,10 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithBaseURL sends the requests meant for https://api.mch.weixin.qq.com to base instead (scheme,
-// host and an optional path prefix), e.g. the URL of a wxtest/paytest emulator. Request signatures
-// cover only the path and query, so they stay valid.
+// WithBaseURL sends the requests meant for https://api.mch.weixin.qq.com to base instead, e.g. the
+// URL of a wxtest/paytest emulator. Request signatures cover the API path and query, not the host,
+// so they stay valid. A path prefix in base is put in front of the API path on the wire but is not
+// signed: use one only with a proxy that strips it before WeChat Pay (or the emulator) sees it.
 func WithBaseURL(base string) Option {
 	return func(o *options) error {
 		u, err := url.Parse(base)
