@@ -151,7 +151,9 @@ func newFixture(t testing.TB, opts ...pay.Option) *fixture {
 	return &fixture{emu: emu, merchants: merchants, sp: sp, client: client, handler: h, notify: ns, got: got}
 }
 
-func (f *fixture) notifyURL(appID string) string { return pay.NotifyURL(f.notify.URL+"/wxpay/notify", appID) }
+func (f *fixture) notifyURL(appID string) string {
+	return pay.NotifyURL(f.notify.URL+"/wxpay/notify", appID)
+}
 
 // verifyPaySign checks the wx.requestPayment signature with pub, on the message the mini program
 // sends to WeChat: appId\ntimeStamp\nnonceStr\npackage\n.
