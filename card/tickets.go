@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -29,7 +28,7 @@ const ticketReason = "getticket:wx_card"
 type Tickets struct {
 	mgr    *tokenstore.Manager
 	client func(appID string) *authorizer.Client
-	apps   sync.Map // store key → authorizer appid, registered by New
+	apps   sync.Map // store key → authorizer appid, registered by New and Ticket
 }
 
 // NewTickets returns the ticket cache of a platform. store holds the tickets (an expiring-token
@@ -68,21 +67,13 @@ func (t *Tickets) source(a *authorizer.Client) *tokenstore.Source {
 	return t.mgr.Source(key)
 }
 
-// appID maps a store key back to its authorizer appid: the one registered by New, or else the
-// APPID part of "COMPONENT:authorizer:APPID:wx_card_ticket".
+// appID maps a store key back to the authorizer appid registered for it by New or Ticket.
 func (t *Tickets) appID(key string) (string, bool) {
-	if v, ok := t.apps.Load(key); ok {
-		return v.(string), true
-	}
-	rest, ok := strings.CutSuffix(key, ":"+TicketName)
+	v, ok := t.apps.Load(key)
 	if !ok {
 		return "", false
 	}
-	i := strings.LastIndex(rest, ":authorizer:")
-	if i < 0 || i+len(":authorizer:") >= len(rest) {
-		return "", false
-	}
-	return rest[i+len(":authorizer:"):], true
+	return v.(string), true
 }
 
 type ticketResponse struct {
