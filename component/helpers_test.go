@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -232,3 +233,7 @@ func get(t *testing.T, s tokenstore.Store, key string) (tokenstore.Token, error)
 }
 
 func authKey(appID, name string) string { return compAppID + ":authorizer:" + appID + ":" + name }
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func tokenstoreToken(v string) tokenstore.Token { return tokenstore.Token{Value: v} }

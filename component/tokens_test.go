@@ -1,0 +1,281 @@
+package component_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wxopen-go/wxopen/tokenstore"
+	"github.com/wxopen-go/wxopen/wxerr"
+)
+
+func storeRefresh(t *testing.T, s tokenstore.Store, appID, rt string) {
+	t.Helper()
+	require.NoError(t, s.Set(context.Background(), authKey(appID, "refresh_token"), tokenstore.Token{Value: rt}))
+}
+
+func TestAuthorizerTokenRefresh(t *testing.T) {
+	e := setup(t).withComponentToken(t)
+	storeRefresh(t, e.creds, "wxA", "SECRET-RT-A")
+	r := e.on(t, "POST", "/cgi-bin/component/api_authorizer_token",
+		`{"authorizer_access_token":"SECRET-AT-A","expires_in":7200,"authorizer_refresh_token":"SECRET-RT-A"}`)
+	ctx := context.Background()
+	tok, err := e.c.AuthorizerToken(ctx, "wxA")
+	require.NoError(t, err)
+	assert.Equal(t, "SECRET-AT-A", tok.Value)
+	assert.WithinDuration(t, time.Now().Add(2*time.Hour), tok.ExpiresAt, time.Minute)
+	calls := r.list()
+	require.Len(t, calls, 1)
+	assertCall(t, calls[0], "POST", "/cgi-bin/component/api_authorizer_token", compQuery(), map[string]any{
+		"component_appid": compAppID, "authorizer_appid": "wxA", "authorizer_refresh_token": "SECRET-RT-A",
+	})
+	stored, err := get(t, e.tokens, authKey("wxA", "access_token"))
+	require.NoError(t, err)
+	assert.Equal(t, "SECRET-AT-A", stored.Value)
+
+	// Warm: the source serves it without a request.
+	tok2, err := e.c.AuthorizerTokenSource("wxA").Token(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, tok, tok2)
+	assert.Len(t, r.list(), 1)
+}
+
+func TestAuthorizerTokenNotAuthorized(t *testing.T) {
+	e := setup(t).withComponentToken(t)
+	_, err := e.c.AuthorizerToken(context.Background(), "wxnobody")
+	require.ErrorIs(t, err, wxerr.ErrNotAuthorized)
+	assert.Contains(t, err.Error(), "wxnobody")
+	assert.Zero(t, e.mt.GetTotalCallCount())
+
+	_, err = e.c.AuthorizerToken(context.Background(), "")
+	assert.True(t, wxerr.IsValidation(err))
+}
+
+func TestAuthorizerTokenStoreErrorNotSwallowed(t *testing.T) {
+	creds := newFailingStore(nil)
+	creds.failGet = func(key string) bool { return strings.HasSuffix(key, ":refresh_token") }
+	e := setup(t, nil, creds).withComponentToken(t)
+	_, err := e.c.AuthorizerToken(context.Background(), "wxA")
+	require.ErrorIs(t, err, errStore)
+	assert.NotErrorIs(t, err, wxerr.ErrNotAuthorized, "a store failure is not a missing authorisation")
+	assert.Zero(t, e.mt.GetTotalCallCount())
+}
+
+func TestAuthorizerTokenRefreshTokenInvalid(t *testing.T) {
+	e := setup(t).withComponentToken(t)
+	storeRefresh(t, e.creds, "wxA", "SECRET-RT-A")
+	e.on(t, "POST", "/cgi-bin/component/api_authorizer_token", `{"errcode":61023,"errmsg":"refresh_token is invalid"}`)
+	_, err := e.c.AuthorizerToken(context.Background(), "wxA")
+	require.ErrorIs(t, err, wxerr.ErrRefreshTokenInvalid)
+	assert.Contains(t, err.Error(), "authorise the platform again")
+	assert.Contains(t, err.Error(), "wxA")
+	assert.NotContains(t, err.Error(), "SECRET")
+	assert.Equal(t, 1, e.mt.GetTotalCallCount(), "61023 is not retried")
+	rt, gerr := get(t, e.creds, authKey("wxA", "refresh_token"))
+	require.NoError(t, gerr)
+	assert.Equal(t, "SECRET-RT-A", rt.Value, "the refresh token is not deleted behind the user's back")
+}
+
+func TestAuthorizerTokenTransportFailure(t *testing.T) {
+	e := setup(t).withComponentToken(t)
+	storeRefresh(t, e.creds, "wxA", "SECRET-RT-A")
+	e.mt.RegisterResponder("POST", base+"/cgi-bin/component/api_authorizer_token", httpmock.NewErrorResponder(errors.New("reset by peer")))
+	_, err := e.c.AuthorizerToken(context.Background(), "wxA")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "reset by peer")
+	assert.NotContains(t, err.Error(), "SECRET")
+	_, gerr := get(t, e.tokens, authKey("wxA", "access_token"))
+	assert.ErrorIs(t, gerr, tokenstore.ErrNotFound)
+}
+
+func TestRotatedRefreshTokenStoredBeforeUse(t *testing.T) {
+	log := &writeLog{}
+	tokens, creds := newFailingStore(log), newFailingStore(log)
+	e := setup(t, tokens, creds).withComponentToken(t)
+	storeRefresh(t, creds, "wxA", "SECRET-RT-OLD")
+	e.on(t, "POST", "/cgi-bin/component/api_authorizer_token",
+		`{"authorizer_access_token":"SECRET-AT-NEW","expires_in":7200,"authorizer_refresh_token":"SECRET-RT-NEW"}`)
+	tok, err := e.c.AuthorizerToken(context.Background(), "wxA")
+	require.NoError(t, err)
+	log.add("returned " + tok.Value)
+
+	entries := log.list()
+	idx := func(s string) int {
+		for i, e := range entries {
+			if e == s {
+				return i
+			}
+		}
+		return -1
+	}
+	rotated := idx("set " + authKey("wxA", "refresh_token") + " SECRET-RT-NEW")
+	cached := idx("set " + authKey("wxA", "access_token") + " SECRET-AT-NEW")
+	returned := idx("returned SECRET-AT-NEW")
+	require.NotEqual(t, -1, rotated, "%v", entries)
+	require.NotEqual(t, -1, cached, "%v", entries)
+	assert.Less(t, rotated, cached, "the rotated refresh token is durable before the access token is stored: %v", entries)
+	assert.Less(t, cached, returned)
+	assert.Equal(t, "api_authorizer_token", creds.reason(authKey("wxA", "refresh_token")))
+
+	// The next refresh uses the rotated token.
+	rt, err := get(t, creds, authKey("wxA", "refresh_token"))
+	require.NoError(t, err)
+	assert.Equal(t, "SECRET-RT-NEW", rt.Value)
+}
+
+func TestUnchangedRefreshTokenNotRewritten(t *testing.T) {
+	log := &writeLog{}
+	creds := newFailingStore(log)
+	e := setup(t, nil, creds).withComponentToken(t)
+	storeRefresh(t, creds, "wxA", "SECRET-RT-A")
+	e.on(t, "POST", "/cgi-bin/component/api_authorizer_token",
+		`{"authorizer_access_token":"SECRET-AT","expires_in":7200,"authorizer_refresh_token":"SECRET-RT-A"}`)
+	_, err := e.c.AuthorizerToken(context.Background(), "wxA")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"set " + authKey("wxA", "refresh_token") + " SECRET-RT-A"}, log.list(), "only the test's own write")
+}
+
+func TestRotationStoreFailureKeepsOldRefreshToken(t *testing.T) {
+	creds := newFailingStore(nil)
+	e := setup(t, nil, creds).withComponentToken(t)
+	storeRefresh(t, creds, "wxA", "SECRET-RT-OLD")
+	creds.failSet = func(key string) bool { return strings.HasSuffix(key, ":refresh_token") }
+	r := e.on(t, "POST", "/cgi-bin/component/api_authorizer_token",
+		`{"authorizer_access_token":"SECRET-AT-NEW","expires_in":7200,"authorizer_refresh_token":"SECRET-RT-NEW"}`)
+	tok, err := e.c.AuthorizerToken(context.Background(), "wxA")
+	require.ErrorIs(t, err, errStore)
+	assert.Contains(t, err.Error(), "rotated refresh token of wxA")
+	assert.NotContains(t, err.Error(), "SECRET")
+	assert.True(t, tok.IsZero(), "no access token is handed out when its refresh token could not be kept")
+	rt, gerr := get(t, creds, authKey("wxA", "refresh_token"))
+	require.NoError(t, gerr)
+	assert.Equal(t, "SECRET-RT-OLD", rt.Value)
+	_, gerr = get(t, e.tokens, authKey("wxA", "access_token"))
+	assert.ErrorIs(t, gerr, tokenstore.ErrNotFound)
+
+	// Once the store recovers, the next call refreshes again and stores the rotation.
+	creds.failSet = nil
+	tok, err = e.c.AuthorizerToken(context.Background(), "wxA")
+	require.NoError(t, err)
+	assert.Equal(t, "SECRET-AT-NEW", tok.Value)
+	assert.Len(t, r.list(), 2)
+	rt, _ = get(t, creds, authKey("wxA", "refresh_token"))
+	assert.Equal(t, "SECRET-RT-NEW", rt.Value)
+}
+
+func TestConcurrentRequestsOneRefresh(t *testing.T) {
+	e := setup(t).withComponentToken(t)
+	storeRefresh(t, e.creds, "wxA", "SECRET-RT-A")
+	var calls atomic.Int32
+	release := make(chan struct{})
+	e.mt.RegisterResponder("POST", base+"/cgi-bin/component/api_authorizer_token", func(*http.Request) (*http.Response, error) {
+		calls.Add(1)
+		<-release
+		return httpmock.NewStringResponse(200, `{"authorizer_access_token":"SECRET-AT-A","expires_in":7200,"authorizer_refresh_token":"SECRET-RT-A"}`), nil
+	})
+	const n = 50
+	var wg sync.WaitGroup
+	results := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok, err := e.c.AuthorizerToken(context.Background(), "wxA")
+			results[i], errs[i] = tok.Value, err
+		}()
+	}
+	require.Eventually(t, func() bool { return calls.Load() == 1 }, 5*time.Second, time.Millisecond)
+	time.Sleep(20 * time.Millisecond) // let the other callers pile up on the flight
+	close(release)
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i])
+		assert.Equal(t, "SECRET-AT-A", results[i])
+	}
+	assert.Equal(t, int32(1), calls.Load(), "one refresh for all concurrent callers")
+}
+
+func TestDifferentAppIDsRefreshIndependently(t *testing.T) {
+	e := setup(t).withComponentToken(t)
+	storeRefresh(t, e.creds, "wxA", "SECRET-RT-A")
+	storeRefresh(t, e.creds, "wxB", "SECRET-RT-B")
+	blockA := make(chan struct{})
+	var mu sync.Mutex
+	perApp := map[string]int{}
+	e.onFunc(t, "POST", "/cgi-bin/component/api_authorizer_token", func(c call) (int, string) {
+		app := c.Body["authorizer_appid"].(string)
+		mu.Lock()
+		perApp[app]++
+		mu.Unlock()
+		if app == "wxA" {
+			<-blockA
+		}
+		rt := c.Body["authorizer_refresh_token"].(string)
+		return 200, fmt.Sprintf(`{"authorizer_access_token":"SECRET-AT-%s","expires_in":7200,"authorizer_refresh_token":%q}`, app, rt)
+	})
+	doneA := make(chan error, 1)
+	go func() {
+		tok, err := e.c.AuthorizerToken(context.Background(), "wxA")
+		if err == nil && tok.Value != "SECRET-AT-wxA" {
+			err = fmt.Errorf("wrong token %s", tok.Value)
+		}
+		doneA <- err
+	}()
+	// wxA's refresh is stuck; wxB's goes through regardless.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	tok, err := e.c.AuthorizerToken(ctx, "wxB")
+	require.NoError(t, err)
+	assert.Equal(t, "SECRET-AT-wxB", tok.Value)
+	close(blockA)
+	require.NoError(t, <-doneA)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, map[string]int{"wxA": 1, "wxB": 1}, perApp)
+}
+
+func TestSetRefreshTokenAndForget(t *testing.T) {
+	tokens, creds := newFailingStore(nil), newFailingStore(nil)
+	e := setup(t, tokens, creds).withComponentToken(t)
+	ctx := context.Background()
+	assert.True(t, wxerr.IsValidation(e.c.SetRefreshToken(ctx, "", "x")))
+	assert.True(t, wxerr.IsValidation(e.c.SetRefreshToken(ctx, "wxA", "")))
+	require.NoError(t, e.c.SetRefreshToken(ctx, "wxA", "SECRET-RT-A"))
+	assert.Equal(t, "manual:set_refresh_token", creds.reason(authKey("wxA", "refresh_token")))
+
+	e.on(t, "POST", "/cgi-bin/component/api_authorizer_token",
+		`{"authorizer_access_token":"SECRET-AT-A","expires_in":7200,"authorizer_refresh_token":"SECRET-RT-A"}`)
+	_, err := e.c.AuthorizerToken(ctx, "wxA")
+	require.NoError(t, err)
+
+	require.NoError(t, e.c.ForgetAuthorizer(ctx, "wxA"))
+	for _, k := range []string{"refresh_token", "authorization"} {
+		_, err := get(t, creds, authKey("wxA", k))
+		assert.ErrorIs(t, err, tokenstore.ErrNotFound)
+	}
+	_, err = get(t, tokens, authKey("wxA", "access_token"))
+	assert.ErrorIs(t, err, tokenstore.ErrNotFound)
+	// The in-process copy is gone too: the next call needs the (now missing) refresh token.
+	_, err = e.c.AuthorizerToken(ctx, "wxA")
+	assert.ErrorIs(t, err, wxerr.ErrNotAuthorized)
+
+	// Deletion errors are joined, and every deletion is attempted.
+	require.NoError(t, e.c.SetRefreshToken(ctx, "wxB", "SECRET-RT-B"))
+	creds.failDelete = func(key string) bool { return strings.HasSuffix(key, ":authorization") }
+	err = e.c.ForgetAuthorizer(ctx, "wxB")
+	require.ErrorIs(t, err, errStore)
+	_, gerr := get(t, creds, authKey("wxB", "refresh_token"))
+	assert.ErrorIs(t, gerr, tokenstore.ErrNotFound)
+	assert.True(t, wxerr.IsValidation(e.c.ForgetAuthorizer(ctx, "")))
+}
