@@ -68,7 +68,7 @@ func TestAuthorizerInfoMiniProgram(t *testing.T) {
 			Categories: []component.Category{{First: "资讯", Second: "文娱"}, {First: "工具", Second: "天气"}},
 		},
 		RefreshToken: "SECRET-RT",
-		FuncInfo: []component.FuncInfo{{ID: 17}, {ID: 18, Confirm: &component.ConfirmInfo{AlreadyConfirm: true}}},
+		FuncInfo:     []component.FuncInfo{{ID: 17}, {ID: 18, Confirm: &component.ConfirmInfo{AlreadyConfirm: true}}},
 	}
 	assert.Equal(t, want, info)
 	assert.True(t, info.IsMiniProgram())
