@@ -37,8 +37,9 @@ type msgSecret struct {
 }
 
 // NewMsgCrypt validates the platform's message-check token, its 43-character EncodingAESKey and
-// the appid the pushes are for, and returns a MsgCrypt for them. The error names the invalid field
-// but never repeats the key.
+// the appid the pushes are for, and returns a MsgCrypt for them. An empty token is
+// CodeComputeSignature, an empty appID CodeValidateAppID, and a key that is not 43 characters of
+// [A-Za-z0-9] CodeIllegalAESKey. The error names the invalid field but never repeats the key.
 func NewMsgCrypt(token, encodingAESKey, appID string) (*MsgCrypt, error) {
 	if token == "" {
 		return nil, newError(CodeComputeSignature, "token is empty")
