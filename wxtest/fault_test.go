@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -177,8 +178,7 @@ func TestConcurrentUse(t *testing.T) {
 					errs <- err
 				}
 			}
-			code2 := e.s.IssueLoginCode(appID, "o")
-			_ = code2
+			e.s.IssueLoginCode(appID, "o")
 			e.s.Calls(pQueryAuth)
 			e.s.Now()
 		}(i)
@@ -191,4 +191,45 @@ func TestConcurrentUse(t *testing.T) {
 	assert.Equal(t, n, e.s.Calls(pQueryAuth))
 	r := e.post(pList, ct, map[string]any{"component_appid": e.app.AppID, "offset": 0, "count": 500})
 	assert.Equal(t, n, r.num("total_count"))
+}
+
+// BenchmarkComponentCall measures one token-checked call (api_create_preauthcode) over loopback
+// HTTP, from parallel clients.
+func BenchmarkComponentCall(b *testing.B) {
+	s := wxtest.NewServer()
+	defer s.Close()
+	app := s.Component()
+	sink := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "success") })
+	rx := httptest.NewServer(sink)
+	defer rx.Close()
+	s.SetEventURLs(rx.URL, rx.URL)
+	ticket, err := s.PushVerifyTicket(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, err := http.Post(s.URL+pComponentToken, "application/json", strings.NewReader(
+		`{"component_appid":"`+app.AppID+`","component_appsecret":"`+app.AppSecret+`","component_verify_ticket":"`+ticket+`"}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var tok struct {
+		ComponentAccessToken string `json:"component_access_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	u := s.URL + pPreAuth + "?component_access_token=" + tok.ComponentAccessToken
+	body := `{"component_appid":"` + app.AppID + `"}`
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := http.Post(u, "application/json", strings.NewReader(body))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
 }

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -297,5 +296,3 @@ func (r *recordTB) errors() []string {
 	defer r.mu.Unlock()
 	return append([]string(nil), r.errs...)
 }
-
-var _ = time.Second
