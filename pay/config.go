@@ -52,7 +52,9 @@ func (m Mode) String() string {
 // never downloaded automatically.
 //
 // Printing an Account with any fmt verb, logging it with slog or encoding it as JSON never shows the
-// private key or the APIv3 key.
+// private key or the APIv3 key. (fmt cannot call Format on an unexported struct field and prints it
+// raw: keep an Account in your own structs in an exported field, or behind a pointer and print
+// those structs with %v only.)
 type Account struct {
 	// MchID is the merchant number (mchid, or sp_mchid for a service provider).
 	MchID string

@@ -119,7 +119,13 @@ func account(t testing.TB, emu *paytest.Server, mchID, serial string, k *rsa.Pri
 
 func newFixture(t testing.TB, opts ...pay.Option) *fixture {
 	t.Helper()
-	emu := paytest.NewTestServer(t, paytest.WithWeChatPayKey(key(t, 0), "PUB_KEY_ID_0114232134912410000000000000TEST"))
+	return newFixtureKeyID(t, "PUB_KEY_ID_0114232134912410000000000000TEST", opts...)
+}
+
+// newFixtureKeyID is newFixture with the emulator announcing its key under keyID.
+func newFixtureKeyID(t testing.TB, keyID string, opts ...pay.Option) *fixture {
+	t.Helper()
+	emu := paytest.NewTestServer(t, paytest.WithWeChatPayKey(key(t, 0), keyID))
 	require.NoError(t, emu.AddMerchant(paytest.Merchant{MchID: directMchID, SerialNo: "DIRECTSERIAL01",
 		PublicKey: &key(t, 1).PublicKey, APIv3Key: directV3, AppIDs: []string{directAppID}}))
 	require.NoError(t, emu.AddMerchant(paytest.Merchant{MchID: direct2MchID, SerialNo: "DIRECTSERIAL02",
