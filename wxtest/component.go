@@ -139,10 +139,10 @@ func (s *Server) startPushTicket(c *call) (any, error) {
 	}
 	ticket := s.newTicket(c.now)
 	msg := platformEvent(s.component.AppID, c.now, "component_verify_ticket",
-		field{"ComponentVerifyTicket", ticket, false})
+		xmlField{"ComponentVerifyTicket", ticket, false})
 	ctx := c.r.Context()
 	c.after(func() { _ = s.pushPlatformEvent(ctx, msg) })
-	return ok(), nil
+	return answerOK(), nil
 }
 
 // componentAppIDBody is the body of the component calls that carry only component_appid.
@@ -472,7 +472,7 @@ func (s *Server) setAuthorizerOptionOld(c *call) (any, error) {
 		return nil, err
 	}
 	a.options[req.OptionName] = req.OptionValue.value
-	return ok(), nil
+	return answerOK(), nil
 }
 
 // getAuthorizerOption: POST /cgi-bin/component/get_authorizer_option (authorizer token).
@@ -507,7 +507,7 @@ func (s *Server) setAuthorizerOption(c *call) (any, error) {
 		return nil, err
 	}
 	c.authorizer().options[req.OptionName] = req.OptionValue.value
-	return ok(), nil
+	return answerOK(), nil
 }
 
 // getAuthorizerList: POST /cgi-bin/component/api_get_authorizer_list.
@@ -571,7 +571,7 @@ func (s *Server) clearQuota(c *call) (any, error) {
 		return nil, err
 	}
 	s.clearQuotas()
-	return ok(), nil
+	return answerOK(), nil
 }
 
 // componentJSCode2Session: GET /sns/component/jscode2session.

@@ -23,7 +23,7 @@ func (s *Server) PushVerifyTicket(ctx context.Context) (ticket string, err error
 	s.mu.Lock()
 	ticket = s.newTicket(now)
 	msg := platformEvent(s.component.AppID, now, "component_verify_ticket",
-		field{"ComponentVerifyTicket", ticket, false})
+		xmlField{"ComponentVerifyTicket", ticket, false})
 	s.mu.Unlock()
 	return ticket, s.pushPlatformEvent(ctx, msg)
 }
@@ -102,10 +102,10 @@ func (s *Server) newAuthCode(a *authorizer, now time.Time, infoType, preAuthCode
 	expires := now.Add(authCodeTTL)
 	s.authCodes[code] = &authCode{appID: a.info.AppID, expires: expires, funcInfo: append([]int(nil), a.funcInfo...)}
 	msg := platformEvent(s.component.AppID, now, infoType,
-		field{"AuthorizerAppid", a.info.AppID, false},
-		field{"AuthorizationCode", code, false},
-		field{"AuthorizationCodeExpiredTime", strconv.FormatInt(expires.Unix(), 10), true},
-		field{"PreAuthCode", preAuthCode, false})
+		xmlField{"AuthorizerAppid", a.info.AppID, false},
+		xmlField{"AuthorizationCode", code, false},
+		xmlField{"AuthorizationCodeExpiredTime", strconv.FormatInt(expires.Unix(), 10), true},
+		xmlField{"PreAuthCode", preAuthCode, false})
 	return code, msg
 }
 
@@ -147,7 +147,7 @@ func (s *Server) Unauthorize(ctx context.Context, appID string) error {
 			delete(s.authCodes, c)
 		}
 	}
-	msg := platformEvent(s.component.AppID, now, "unauthorized", field{"AuthorizerAppid", appID, false})
+	msg := platformEvent(s.component.AppID, now, "unauthorized", xmlField{"AuthorizerAppid", appID, false})
 	s.mu.Unlock()
 	return s.pushPlatformEvent(ctx, msg)
 }
@@ -253,15 +253,15 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// field is one element of a pushed XML message; number fields are written without CDATA.
-type field struct {
+// xmlField is one element of a pushed XML message; number fields are written without CDATA.
+type xmlField struct {
 	name, value string
 	number      bool
 }
 
 // platformEvent renders a platform event (InfoType) for the component appID.
-func platformEvent(appID string, now time.Time, infoType string, fields ...field) []byte {
-	all := append([]field{
+func platformEvent(appID string, now time.Time, infoType string, fields ...xmlField) []byte {
+	all := append([]xmlField{
 		{"AppId", appID, false},
 		{"CreateTime", strconv.FormatInt(now.Unix(), 10), true},
 		{"InfoType", infoType, false},
@@ -270,7 +270,7 @@ func platformEvent(appID string, now time.Time, infoType string, fields ...field
 }
 
 // xmlMessage renders <xml> with fields in order, text in CDATA.
-func xmlMessage(fields ...field) []byte {
+func xmlMessage(fields ...xmlField) []byte {
 	var b bytes.Buffer
 	b.WriteString("<xml>")
 	for _, f := range fields {
@@ -294,5 +294,5 @@ func writeCDATA(b *bytes.Buffer, v string) {
 }
 
 func envelope(idName, id, enc string) []byte {
-	return xmlMessage(field{idName, id, false}, field{"Encrypt", enc, false})
+	return xmlMessage(xmlField{idName, id, false}, xmlField{"Encrypt", enc, false})
 }

@@ -2,16 +2,15 @@ package wxtest
 
 // Routing, and how to add endpoints to the emulator.
 //
-// EXTENSION RECIPE (for wxtest/miniprogram.go, wxtest/card.go, ...): add a file, then ONE line in
-// registerRoutes below that calls your group's register method. Nothing else in this package needs
-// editing.
+// EXTENSION RECIPE (wxtest/miniprogram.go, wxtest/card.go, ...): add your file, then ONE line in
+// registerRoutes below calling your register method. Nothing else in this package needs editing.
 //
 //	// miniprogram.go
 //	func (s *Server) registerMiniProgram() {
 //		s.route(http.MethodPost, "/wxa/commit", authAuthorizer, s.commit)
 //	}
 //
-//	// mpState is this file's state. It lives on the Server, guarded by s.mu like all state.
+//	// mpState is this file's state. It lives on the Server and, like all state, is guarded by s.mu.
 //	type mpState struct{ versions map[string]*mpVersion } // by authorizer appid
 //
 //	func (s *Server) mp() *mpState { // call with s.mu held
@@ -20,42 +19,46 @@ package wxtest
 //
 //	func (s *Server) commit(c *call) (any, error) {
 //		var req struct {
-//			TemplateID *int   `json:"template_id"`
+//			TemplateID *int   `json:"template_id"` // pointer: tells "absent" from 0
 //			ExtJSON    string `json:"ext_json"`
 //		}
 //		if err := c.bind(&req); err != nil {
-//			return nil, err // 44002 empty body, 47001 bad JSON
+//			return nil, err // 44002 empty body, 47001 bad JSON or wrong type
 //		}
 //		if req.TemplateID == nil {
-//			return nil, apiErr(wxerr.CodeInvalidJSON, "template_id missing")
+//			return nil, missing("template_id") // 47001 "data format error hint: [template_id] missing"
 //		}
-//		if _, ok := s.templates[*req.TemplateID]; !ok {
+//		if s.templates[*req.TemplateID] == nil {
 //			return nil, apiErr(wxerr.CodeInvalidTemplateID, "") // "" = WeChat's usual errmsg
 //		}
-//		a := c.authorizer() // the account the access_token belongs to; also s.authorizers[appid]
+//		a := c.authorizer() // the token's account: same record as s.authorizers[c.authorizerAppID]
 //		if !a.info.MiniProgram {
 //			return nil, apiErr(wxerr.CodeNotMiniProgram, "")
 //		}
 //		s.mp().versions[a.info.AppID] = &mpVersion{...}
-//		return ok(), nil // {"errcode":0,"errmsg":"ok"}
+//		return answerOK(), nil // {"errcode":0,"errmsg":"ok"}
 //	}
 //
-// What route does for every call, in this order: counts the call under its path (Calls), applies
-// the next injected Fault, answers 43001/43002 for the wrong method, checks the token of authKind
-// (41001/41021 missing, 40014 malformed, 40001 unknown or of the wrong kind, 42001 expired), then
-// runs the handler WITH s.mu HELD, so handlers read and write any state directly: s.authorizers,
-// s.tokens, s.templates, s.drafts, s.sessions, groupState(...). Handlers must not block or do I/O.
+// For every call, serveHTTP: counts it under its path (Calls); applies the next injected Fault;
+// answers 404 for an unknown path and 43001/43002 for the wrong method; checks the token that the
+// route's authKind requires (41001/41021 missing, 40014 malformed, 40001 unknown or of the wrong
+// kind, 42001 expired); applies SetDailyQuota (45009); then runs the handler WITH s.mu HELD, so a
+// handler reads and writes any state directly (s.authorizers, s.tokens, s.templates, s.drafts,
+// s.sessions, s.unionIDs, groupState(...)) and must never block, do I/O or call a public method.
 //   - c.now is the emulator time of the call; c.query(name) reads the query string; c.bind(&v)
-//     decodes the JSON body; c.authorizerAppID / c.authorizer() identify the token's account
-//     (authAuthorizer); c.after(f) runs f once s.mu is released and before the answer is written
-//     (e.g. to push an event with s.PushAuthorizerEvent or s.pushPlatformEvent).
-//   - Return a value to encode as JSON (a struct, map, or ok()); raw{ContentType, Body} to send bytes
-//     (wxa/get_qrcode); or apiErr(code, msg) for {"errcode":code,"errmsg":msg} ("" msg = default
-//     text from errMsgs, a " rid: ..." suffix is added like WeChat does).
-//   - Helpers: s.issueAuthorizerToken(appID, now), s.authorizerFor(appID) (61003 unless authorised),
-//     randHex, randAlnum, randToken; Server methods that push (public API for tests) must take
-//     s.mu themselves and push after unlocking (see Authorize in push.go).
-//   - Public methods of your file lock s.mu themselves: s.mu.Lock(); defer s.mu.Unlock().
+//     decodes the JSON body; c.authorizerAppID and c.authorizer() name the token's account
+//     (authAuthorizer routes); c.after(f) runs f once s.mu is released, before the answer is
+//     written: push from there (s.PushAuthorizerEvent(ctx, appID, xml), s.pushPlatformEvent).
+//   - Return a value to encode as JSON (a struct, a map, answerOK()); rawAnswer{ContentType, Body}
+//     to send bytes (wxa/get_qrcode); or apiErr(code, msg), answered as
+//     {"errcode":code,"errmsg":msg + " rid: ..."} ("" msg takes errMsgs[code]).
+//   - Account data: a.info (Authorizer: MiniProgram, Categories, Network, NickName...), a.funcInfo
+//     (granted permission sets), a.authorized. Helpers: s.authorizerFor(appID) (the account, or 61003
+//     unless it authorised the platform), s.issueAuthorizerToken(appID, now), xmlMessage(xmlField...)
+//     to render pushed XML, randHex, randAlnum, randDigits.
+//   - Public methods of your file (the test-facing API, e.g. ApproveAudit) lock s.mu themselves and
+//     push only after unlocking (see Authorize in push.go); use s.Now() before locking.
+//   - White-box tests can add routes with NewTestServer(t, func(o *options) { o.register = ... }).
 
 import (
 	"bytes"
@@ -238,16 +241,16 @@ var errMsgs = map[wxerr.Code]string{
 	wxerr.CodeInvalidExtJSON:             "invalid ext_json",
 }
 
-// ok is the success body {"errcode":0,"errmsg":"ok"}.
-func ok() any { return okBody{Errmsg: "ok"} }
+// answerOK is the success body {"errcode":0,"errmsg":"ok"}.
+func answerOK() any { return okBody{Errmsg: "ok"} }
 
 type okBody struct {
 	Errcode int    `json:"errcode"`
 	Errmsg  string `json:"errmsg"`
 }
 
-// raw is a non-JSON answer (e.g. an image).
-type raw struct {
+// rawAnswer is a non-JSON answer (e.g. an image).
+type rawAnswer struct {
 	ContentType string
 	Body        []byte
 }
@@ -430,7 +433,7 @@ func writeErr(w http.ResponseWriter, err error) {
 }
 
 func writeValue(w http.ResponseWriter, v any) {
-	if r, isRaw := v.(raw); isRaw {
+	if r, isRaw := v.(rawAnswer); isRaw {
 		w.Header().Set("Content-Type", r.ContentType)
 		w.Header().Set("Content-Length", strconv.Itoa(len(r.Body)))
 		w.WriteHeader(http.StatusOK)

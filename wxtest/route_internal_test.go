@@ -59,7 +59,7 @@ func TestExtensionRecipe(t *testing.T) {
 			}{okBody{Errmsg: "ok"}, s.counters().hits[a.info.AppID]}, nil
 		})
 		s.route(http.MethodGet, "/wxa/test_raw", authNone, func(c *call) (any, error) {
-			return raw{ContentType: "image/jpeg", Body: []byte{0xff, 0xd8, 0xff}}, nil
+			return rawAnswer{ContentType: "image/jpeg", Body: []byte{0xff, 0xd8, 0xff}}, nil
 		})
 		s.route(http.MethodGet, "/wxa/test_broken", authNone, func(c *call) (any, error) {
 			return nil, errors.New("handler bug")

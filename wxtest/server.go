@@ -60,7 +60,7 @@ type Server struct {
 
 	drafts        map[int]*TemplateDraft
 	nextDraftID   int
-	templates     map[int]*template
+	templates     map[int]*codeTemplate
 	nextTemplate  int
 	templateLimit int
 
@@ -189,7 +189,7 @@ func newServer(tb testing.TB, opts []Option) *Server {
 		unionIDs:      make(map[userKey]string),
 		drafts:        make(map[int]*TemplateDraft),
 		nextDraftID:   1,
-		templates:     make(map[int]*template),
+		templates:     make(map[int]*codeTemplate),
 		nextTemplate:  1,
 		templateLimit: defaultTemplateLimit,
 		groups:        make(map[any]any),

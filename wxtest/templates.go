@@ -33,9 +33,9 @@ type TemplateDraft struct {
 	CreateTime time.Time
 }
 
-// template is a code template in the platform's library. Endpoint files check template ids
+// codeTemplate is a code template in the platform's library. Endpoint files check template ids
 // against s.templates (commit: 85014 when absent).
-type template struct {
+type codeTemplate struct {
 	draft      TemplateDraft
 	id         int
 	typ        int // 0 normal, 1 standard
@@ -180,8 +180,8 @@ func (s *Server) addToTemplate(c *call) (any, error) {
 	}
 	id := s.nextTemplate
 	s.nextTemplate++
-	s.templates[id] = &template{draft: *d, id: id, typ: typ, createTime: c.now}
-	return ok(), nil
+	s.templates[id] = &codeTemplate{draft: *d, id: id, typ: typ, createTime: c.now}
+	return answerOK(), nil
 }
 
 // deleteTemplate: POST /wxa/deletetemplate.
@@ -199,5 +199,5 @@ func (s *Server) deleteTemplate(c *call) (any, error) {
 		return nil, apiErr(wxerr.CodeTemplateNotFound, "")
 	}
 	delete(s.templates, *req.TemplateID)
-	return ok(), nil
+	return answerOK(), nil
 }
