@@ -142,15 +142,17 @@ func (s *Server) cardTicket(c *call) (any, error) {
 
 // emuBaseInfo is the part of base_info the emulator checks.
 type emuBaseInfo struct {
-	LogoURL       *string `json:"logo_url"`
-	BrandName     *string `json:"brand_name"`
-	CodeType      *string `json:"code_type"`
-	Title         *string `json:"title"`
-	Color         *string `json:"color"`
-	Notice        *string `json:"notice"`
-	Description   *string `json:"description"`
-	DateInfo      *emuDateInfo
-	Sku           *struct{ Quantity *int64 }
+	LogoURL     *string      `json:"logo_url"`
+	BrandName   *string      `json:"brand_name"`
+	CodeType    *string      `json:"code_type"`
+	Title       *string      `json:"title"`
+	Color       *string      `json:"color"`
+	Notice      *string      `json:"notice"`
+	Description *string      `json:"description"`
+	DateInfo    *emuDateInfo `json:"date_info"`
+	Sku         *struct {
+		Quantity *int64 `json:"quantity"`
+	} `json:"sku"`
 	UseCustomCode bool  `json:"use_custom_code"`
 	GetLimit      int64 `json:"get_limit"`
 }
@@ -246,7 +248,7 @@ func checkMemberCard(m *emuMemberCard) error {
 	if len(*b.BrandName) > cardMaxBrandNameBytes {
 		return invalidArg("brand_name", "too long")
 	}
-	if *b.Quantity() < 0 {
+	if *b.Sku.Quantity < 0 {
 		return apiErr(wxerr.CodeInvalidQuantity, "invalid quantity")
 	}
 	if err := checkCardFields(b.CodeType, b.Title, b.Color, b.DateInfo); err != nil {
@@ -259,9 +261,6 @@ func checkMemberCard(m *emuMemberCard) error {
 	}
 	return nil
 }
-
-// Quantity returns the sku quantity (checked present).
-func (b *emuBaseInfo) Quantity() *int64 { return b.Sku.Quantity }
 
 // checkCardFields checks the fields shared by create and update, those that are present.
 func checkCardFields(codeType, title, color *string, d *emuDateInfo) error {
@@ -619,7 +618,7 @@ func (s *Server) cardActivate(c *call) (any, error) {
 	cc.bonus, cc.balance = req.InitBonus, req.InitBalance
 	cc.activateBegin, cc.activateEnd = req.ActivateBeginTime, req.ActivateEndTime
 	cc.customValues = [3]string{req.InitCustomFieldValue1, req.InitCustomFieldValue2, req.InitCustomFieldValue3}
-	return ok(), nil
+	return answerOK(), nil
 }
 
 type emuFormSection struct {
@@ -667,7 +666,7 @@ func (s *Server) cardActivateForm(c *call) (any, error) {
 		}
 	}
 	card.form = append(json.RawMessage(nil), c.body...)
-	return ok(), nil
+	return answerOK(), nil
 }
 
 // cardActivateURL: POST /card/membercard/activate/geturl. The URL carries encrypt_card_id, outer_str
@@ -738,6 +737,8 @@ func (s *Server) SubmitActivateForm(cardID, encryptCode string, fields map[strin
 	}
 	activateTicket = randAlnum(24) + "/" + randAlnum(19) + "="
 	st.activations[activateTicket] = a
+	cc := st.codes[code]
+	cc.commonFields, cc.customFields = a.common, a.custom
 	return activateTicket, nil
 }
 
@@ -757,8 +758,6 @@ func (s *Server) cardActivateTemp(c *call) (any, error) {
 	if a == nil || st.cards[a.cardID].owner != c.authorizerAppID || !c.now.Before(a.expires) {
 		return nil, invalidArg("activate_ticket", "invalid or expired")
 	}
-	cc := st.codes[a.code]
-	cc.commonFields, cc.customFields = a.common, a.custom
 	return struct {
 		okBody
 		Info userInfo `json:"info"`
