@@ -77,6 +77,7 @@ import (
 func (s *Server) registerRoutes() {
 	s.registerComponent() // component.go: section 1 of the API digest
 	s.registerTemplates() // templates.go: code templates, section 6.8
+	s.registerCard()      // card.go: member cards, section 7
 }
 
 // authKind says which token a route requires in its query string.
