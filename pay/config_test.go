@@ -400,7 +400,18 @@ func TestPlatformCertificateMode(t *testing.T) {
 	_, err := f.client.JSAPIPrepay(context.Background(), directAppID, pay.PrepayRequest{OpenID: openID, AmountFen: 1,
 		Description: "x", OutTradeNo: "CERTMODE01", NotifyURL: f.notifyURL(directAppID)})
 	require.NoError(t, err)
-	// The Wechatpay-Serial request header announces which certificate the client can verify.
 	require.NoError(t, f.emu.Pay(context.Background(), "CERTMODE01"))
 	assert.Equal(t, http.StatusNoContent, f.emu.Notifications()[0].Status)
+
+	// Migrating: public key and certificates together. The answer's serial picks the certificate...
+	acct.PublicKey, acct.PublicKeyID = &key(t, 4).PublicKey, "PUB_KEY_ID_NEW"
+	require.NoError(t, f.merchants.Put(pay.Merchant{AppID: directAppID, Direct: acct}))
+	tx, err := f.client.QueryByOutTradeNo(context.Background(), directAppID, "CERTMODE01")
+	require.NoError(t, err)
+	assert.Equal(t, pay.TradeSuccess, tx.TradeState)
+	// ...and the public key id picks the public key, which must then verify.
+	acct.PublicKeyID = serial
+	require.NoError(t, f.merchants.Put(pay.Merchant{AppID: directAppID, Direct: acct}))
+	_, err = f.client.QueryByOutTradeNo(context.Background(), directAppID, "CERTMODE01")
+	assert.ErrorIs(t, err, pay.ErrResponseNotVerified)
 }
