@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,7 +38,7 @@ func forEach(t *testing.T, f func(t *testing.T, b backend)) {
 
 // open returns a *sql.DB on b's test server. Without a reachable server it skips the test, or fails
 // it when CI is set: in CI the databases must be there.
-func (b backend) open(t *testing.T) *sql.DB {
+func (b backend) open(t testing.TB) *sql.DB {
 	t.Helper()
 	dsn := os.Getenv(b.env)
 	if dsn == "" {
@@ -57,7 +58,7 @@ func (b backend) open(t *testing.T) *sql.DB {
 	return db
 }
 
-func unavailable(t *testing.T, why string) {
+func unavailable(t testing.TB, why string) {
 	t.Helper()
 	if os.Getenv("CI") != "" {
 		t.Fatalf("%s; in CI the SQL servers must run (.ci/run sources .ci/sql.sh)", why)
@@ -66,7 +67,7 @@ func unavailable(t *testing.T, why string) {
 }
 
 // table returns a table name unique to this test run; the table is dropped when the test ends.
-func table(t *testing.T, db *sql.DB) string {
+func table(t testing.TB, db *sql.DB) string {
 	t.Helper()
 	b := make([]byte, 6)
 	if _, err := rand.Read(b); err != nil {
@@ -84,7 +85,7 @@ func table(t *testing.T, db *sql.DB) string {
 }
 
 // newStore returns a migrated Store on a fresh table of db.
-func newStore(t *testing.T, db *sql.DB, opts ...sqlstore.Option) *sqlstore.Store {
+func newStore(t testing.TB, db *sql.DB, opts ...sqlstore.Option) *sqlstore.Store {
 	t.Helper()
 	s, err := sqlstore.New(db, append([]sqlstore.Option{sqlstore.WithTable(table(t, db))}, opts...)...)
 	if err != nil {
@@ -96,8 +97,41 @@ func newStore(t *testing.T, db *sql.DB, opts ...sqlstore.Option) *sqlstore.Store
 	return s
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return c
+}
+
+func lookupEnv(name string) string { return os.Getenv(name) }
+
+// documentedDDL extracts the CREATE TABLE statement for d from the package documentation in
+// sqlstore.go, so that the documented schema is tested, not just read.
+func documentedDDL(t *testing.T, d sqlstore.Dialect) string {
+	t.Helper()
+	src, err := os.ReadFile("sqlstore.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := "//\t-- MySQL / MariaDB\n"
+	if d == sqlstore.Postgres {
+		marker = "//\t-- PostgreSQL\n"
+	}
+	_, rest, ok := strings.Cut(string(src), marker)
+	if !ok {
+		t.Fatalf("no %q in the package documentation", marker)
+	}
+	var b strings.Builder
+	for _, line := range strings.Split(rest, "\n") {
+		line, ok := strings.CutPrefix(line, "//\t")
+		if !ok {
+			t.Fatal("documented statement does not end with ';'")
+		}
+		b.WriteString(line + "\n")
+		if strings.HasSuffix(line, ";") {
+			return strings.TrimSuffix(strings.TrimSpace(b.String()), ";")
+		}
+	}
+	t.Fatal("unreachable")
+	return ""
 }
