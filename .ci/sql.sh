@@ -55,10 +55,15 @@ wxopen_sql_setup() {
 			echo "sql.sh: apt-get update failed" >&2
 			return 1
 		fi
-		if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null; then
+		local log
+		log="$(mktemp)"
+		if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >"$log" 2>&1; then
+			cat "$log" >&2
+			rm -f "$log"
 			echo "sql.sh: apt-get install ${pkgs[*]} failed" >&2
 			return 1
 		fi
+		rm -f "$log"
 	fi
 
 	mkdir -p "$base" || return 1
@@ -74,9 +79,10 @@ wxopen_sql_mariadbd() {
 	for p in "$(command -v mariadbd 2>/dev/null)" /usr/sbin/mariadbd /usr/sbin/mysqld; do
 		if [ -n "$p" ] && [ -x "$p" ]; then
 			echo "$p"
-			return
+			return 0
 		fi
 	done
+	return 1
 }
 
 wxopen_sql_pgbin() {
