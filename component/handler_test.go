@@ -631,9 +631,9 @@ func TestMessageHandlerAppIDSources(t *testing.T) {
 	mh, err := component.NewMessageHandler(h.c, cfg)
 	require.NoError(t, err)
 	plain := func(i int) string { return msgXML("weapp_audit_success", "<SuccTime>"+strconv.Itoa(i)+"</SuccTime>") }
-	assertSuccess(t, serve(mh, h.wx.push("/cb/wxA1b2", "ToUserName", plain(1), time.Now())))   // last segment
-	assertSuccess(t, serve(mh, h.wx.push("/cb/wxA1b2/", "ToUserName", plain(2), time.Now())))  // trailing slash
-	assertSuccess(t, serve(mh, h.wx.push("/cb/events", "ToUserName", plain(3), time.Now())))   // not an appid
+	assertSuccess(t, serve(mh, h.wx.push("/cb/wxA1b2", "ToUserName", plain(1), time.Now())))    // last segment
+	assertSuccess(t, serve(mh, h.wx.push("/cb/wxA1b2/", "ToUserName", plain(2), time.Now())))   // trailing slash
+	assertSuccess(t, serve(mh, h.wx.push("/cb/events", "ToUserName", plain(3), time.Now())))    // not an appid
 	assertSuccess(t, serve(mh, h.wx.push("/cb/wx$APPID$", "ToUserName", plain(4), time.Now()))) // not an appid
 
 	cfg.AppIDFromRequest = func(r *http.Request) string { return r.URL.Query().Get("appid") }
