@@ -75,9 +75,10 @@ import (
 
 // registerRoutes registers every endpoint group. Add one line per endpoint file.
 func (s *Server) registerRoutes() {
-	s.registerComponent() // component.go: section 1 of the API digest
-	s.registerTemplates() // templates.go: code templates, section 6.8
-	s.registerCard()      // card.go: member cards, section 7
+	s.registerComponent()   // component.go: section 1 of the API digest
+	s.registerTemplates()   // templates.go: code templates, section 6.8
+	s.registerMiniProgram() // miniprogram.go: open accounts, fast registration, basic info, code management (4-6)
+	s.registerCard()        // card.go: member cards, section 7
 }
 
 // authKind says which token a route requires in its query string.
