@@ -9,6 +9,13 @@
 // this package links neither driver: a program using one database does not carry the other's driver.
 // Other drivers for the same databases work with WithDialect.
 //
+//	db, err := sql.Open("pgx", os.Getenv("DATABASE_URL")) // import _ "github.com/jackc/pgx/v5/stdlib"
+//	...
+//	creds, err := sqlstore.New(db)
+//	...
+//	if err := creds.Migrate(ctx); err != nil { ... }
+//	// creds is the credential store: wxopen.WithCredentialStore(creds)
+//
 // # Schema
 //
 // One table holds every credential. (*Store).Migrate creates it; teams that manage schemas themselves
@@ -35,8 +42,8 @@
 //	);
 //
 // expires_at (NULL: never expires) and updated_at are Unix times in milliseconds, written from the
-// application's clock. An integer, rather than DATETIME/TIMESTAMP, is the same in both databases, round-
-// trips a time.Time to the millisecond exactly, and depends neither on the session time zone nor on the
+// application's clock. An integer, rather than DATETIME/TIMESTAMP, is the same in both databases,
+// round-trips a time.Time to the millisecond exactly, and depends neither on the session time zone nor on the
 // DSN (go-sql-driver needs parseTime=true to scan DATETIME, and the *sql.DB is the caller's). To read
 // them in SQL: FROM_UNIXTIME(updated_at/1000) in MySQL, to_timestamp(updated_at/1000.0) in PostgreSQL.
 //
@@ -314,7 +321,8 @@ func (s *Store) Get(ctx context.Context, key string) (tokenstore.Token, error) {
 
 // Set implements tokenstore.Store: an upsert in a transaction that also records the time and
 // tokenstore.Reason(ctx) in updated_at and updated_by. ExpiresAt is kept to the millisecond (truncated).
-// When Set fails, the row keeps its previous value.
+// When Set fails, the row keeps its previous value. Keys are 1 to MaxKeyLen bytes and keys and values
+// are UTF-8 without NUL (what PostgreSQL's text types hold); anything else is a *wxerr.ValidationError.
 func (s *Store) Set(ctx context.Context, key string, tok tokenstore.Token) error {
 	if err := checkKey(key); err != nil {
 		return err
