@@ -34,13 +34,14 @@ type Notification struct {
 
 // DeliveryError is a notification the receiver did not acknowledge with 200 or 204.
 type DeliveryError struct {
-	ID         string
-	URL        string
+	ID         string // the notification id (for Redeliver)
+	URL        string // the notify URL
 	StatusCode int // 0 when no answer came
 	Body       string
 	Err        error // the transport error, when no answer came
 }
 
+// Error describes the failed delivery.
 func (e *DeliveryError) Error() string {
 	if e.Err != nil {
 		return fmt.Sprintf("paytest: notification %s to %s: %v", e.ID, e.URL, e.Err)
@@ -48,6 +49,7 @@ func (e *DeliveryError) Error() string {
 	return fmt.Sprintf("paytest: notification %s to %s: HTTP %d: %s", e.ID, e.URL, e.StatusCode, e.Body)
 }
 
+// Unwrap returns the transport error, if any.
 func (e *DeliveryError) Unwrap() error { return e.Err }
 
 // Pay marks the unpaid order outTradeNo paid (SUCCESS, with a transaction id and success time) and
