@@ -36,7 +36,7 @@ type Notification struct {
 type DeliveryError struct {
 	ID         string // the notification id (for Redeliver)
 	URL        string // the notify URL
-	StatusCode int // 0 when no answer came
+	StatusCode int    // 0 when no answer came
 	Body       string
 	Err        error // the transport error, when no answer came
 }
