@@ -32,11 +32,14 @@ type Tickets struct {
 }
 
 // NewTickets returns the ticket cache of a platform. store holds the tickets (an expiring-token
-// store; the platform's token store). client returns the authorizer client of an appid (the
+// store: the platform's token store; nil means a new in-memory store). client returns the authorizer client of an appid (the
 // platform's Authorizer method); it is called only to fetch a ticket. opts tune the
 // tokenstore.Manager (margin, jitter, clock for tests...).
 func NewTickets(store tokenstore.Store, client func(appID string) *authorizer.Client, opts ...tokenstore.Option) *Tickets {
 	t := &Tickets{client: client}
+	if store == nil {
+		store = tokenstore.NewMemoryStore()
+	}
 	all := make([]tokenstore.Option, 0, len(opts)+1)
 	if l, ok := store.(tokenstore.Locker); ok {
 		all = append(all, tokenstore.WithLocker(l)) // kept through the reason wrapper; opts may override
@@ -47,6 +50,7 @@ func NewTickets(store tokenstore.Store, client func(appID string) *authorizer.Cl
 }
 
 // Ticket returns the current api_ticket of the official account appID, fetching it if needed.
+// WeChat: GET /cgi-bin/ticket/getticket?type=wx_card
 func (t *Tickets) Ticket(ctx context.Context, appID string) (tokenstore.Token, error) {
 	if t == nil || t.client == nil {
 		return tokenstore.Token{}, errors.New("card: Tickets built without an authorizer client function")

@@ -255,3 +255,15 @@ func TestConcurrentCardExtFetchesTicketOnce(t *testing.T) {
 	}
 	assert.Len(t, nonces, n, "every cardExt has its own nonce_str")
 }
+
+func TestNewTicketsNilStoreKeepsTicketsInMemory(t *testing.T) {
+	e := setup(t)
+	tr := e.serveTickets(t)
+	tickets := card.NewTickets(nil, e.authorizer)
+	for i := 0; i < 2; i++ {
+		tk, err := card.New(e.authorizer(oaAppID), tickets).APITicket(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, "TICKET-wxOA-1", tk)
+	}
+	assert.EqualValues(t, 1, tr.count(oaAppID))
+}
