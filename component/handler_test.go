@@ -26,13 +26,13 @@ import (
 
 // wechat plays WeChat's side of a push: it encrypts and signs with the platform's token and key.
 type wechat struct {
-	t     *testing.T
+	t     testing.TB
 	crypt *crypto.MsgCrypt
 	token string
 	n     int
 }
 
-func newWeChat(t *testing.T) *wechat {
+func newWeChat(t testing.TB) *wechat {
 	c, err := crypto.NewMsgCrypt(msgToken, aesKey, compAppID)
 	require.NoError(t, err)
 	return &wechat{t: t, crypt: c, token: msgToken}

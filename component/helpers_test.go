@@ -43,7 +43,7 @@ type env struct {
 }
 
 // setup returns a Client over httpmock with memory stores (or the given ones) and no verify ticket.
-func setup(t *testing.T, stores ...tokenstore.Store) *env {
+func setup(t testing.TB, stores ...tokenstore.Store) *env {
 	t.Helper()
 	mt := httpmock.NewMockTransport()
 	caller, err := wxhttp.New(wxhttp.Config{HTTPClient: &http.Client{Transport: mt}, Retry: wxhttp.RetryPolicy{BaseDelay: time.Millisecond}})
