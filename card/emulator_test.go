@@ -1,143 +1,63 @@
 package card_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/wxopen-go/wxopen/authorizer"
+	"github.com/wxopen-go/wxopen"
 	"github.com/wxopen-go/wxopen/card"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/component"
 	"github.com/wxopen-go/wxopen/tokenstore"
 	"github.com/wxopen-go/wxopen/wxerr"
 	"github.com/wxopen-go/wxopen/wxtest"
 )
 
-// emu is the SDK wired to the wxtest emulator the way a Platform wires it: one caller, an authorizer
-// token per account (obtained through the component flow over plain HTTP), one shared Tickets.
+// emu is a wxopen.Platform pointed at the wxtest emulator, its push handler serving the emulator's
+// event URLs, and the card wiring a Platform's Card(appid) does: one card.Tickets over the platform's
+// token store, fed by Platform.Authorizer.
 type emu struct {
 	t       *testing.T
 	s       *wxtest.Server
-	app     wxtest.ComponentApp
-	caller  *wxhttp.Client
+	p       *wxopen.Platform
 	tickets *card.Tickets
-
-	mu      sync.Mutex
-	ticket  string                         // latest verify ticket
-	sources map[string]*tokenstore.Manager // authorizer appid → its access-token manager
-	refresh map[string]string              // authorizer appid → refresh token
 }
 
 func newEmu(t *testing.T) *emu {
 	t.Helper()
+	ctx := context.Background()
 	s := wxtest.NewTestServer(t)
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "success") }))
-	t.Cleanup(sink.Close)
-	s.SetEventURLs(sink.URL+"/auth", sink.URL+"/msg/$APPID$")
-	caller, err := wxhttp.New(wxhttp.Config{BaseURL: s.URL})
+	app := s.Component()
+	tokens := tokenstore.NewMemoryStore()
+	p, err := wxopen.New(wxopen.Config{ComponentAppID: app.AppID, AppSecret: app.AppSecret, Token: app.Token,
+		EncodingAESKey: app.EncodingAESKey}, wxopen.WithBaseURL(s.URL), wxopen.WithTokenStore(tokens))
 	require.NoError(t, err)
-	e := &emu{t: t, s: s, app: s.Component(), caller: caller,
-		sources: map[string]*tokenstore.Manager{}, refresh: map[string]string{}}
-	e.ticket, err = s.PushVerifyTicket(context.Background())
+	h, err := p.Handler(component.HandlerConfig{Now: s.Now})
 	require.NoError(t, err)
-	e.tickets = card.NewTickets(tokenstore.NewMemoryStore(), e.authorizer)
-	return e
+	events := httptest.NewServer(h)
+	t.Cleanup(events.Close)
+	s.SetEventURLs(events.URL, events.URL+"/msg/$APPID$")
+	_, err = s.PushVerifyTicket(ctx) // stored by the handler
+	require.NoError(t, err)
+	return &emu{t: t, s: s, p: p, tickets: card.NewTickets(tokens, p.Authorizer)}
 }
 
-// post sends a JSON POST to the emulator over plain HTTP.
-func (e *emu) post(ctx context.Context, path string, q url.Values, body, out any) error {
-	b, _ := json.Marshal(body)
-	u := e.s.URL + path
-	if q != nil {
-		u += "?" + q.Encode()
-	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	return json.NewDecoder(resp.Body).Decode(out)
-}
-
-func (e *emu) componentToken(ctx context.Context) (string, error) {
-	e.mu.Lock()
-	ticket := e.ticket
-	e.mu.Unlock()
-	var out struct {
-		Token string `json:"component_access_token"`
-	}
-	err := e.post(ctx, "/cgi-bin/component/api_component_token", nil, map[string]string{
-		"component_appid": e.app.AppID, "component_appsecret": e.app.AppSecret, "component_verify_ticket": ticket}, &out)
-	return out.Token, err
-}
-
-// addOfficialAccount registers and authorises an official account, and stores its first access token.
+// addOfficialAccount registers an official account that authorises the platform; the handler
+// exchanges the pushed code and stores its tokens.
 func (e *emu) addOfficialAccount(appID string) {
 	e.t.Helper()
-	ctx := context.Background()
 	e.s.AddAuthorizer(wxtest.Authorizer{AppID: appID, Business: wxtest.BusinessInfo{OpenCard: 1}})
-	code, err := e.s.Authorize(ctx, wxtest.AuthorizeRequest{AuthorizerAppID: appID})
+	_, err := e.s.Authorize(context.Background(), wxtest.AuthorizeRequest{AuthorizerAppID: appID})
 	require.NoError(e.t, err)
-	ct, err := e.componentToken(ctx)
-	require.NoError(e.t, err)
-	var out struct {
-		Info struct {
-			AccessToken  string `json:"authorizer_access_token"`
-			ExpiresIn    int    `json:"expires_in"`
-			RefreshToken string `json:"authorizer_refresh_token"`
-		} `json:"authorization_info"`
-	}
-	require.NoError(e.t, e.post(ctx, "/cgi-bin/component/api_query_auth", url.Values{"component_access_token": {ct}},
-		map[string]string{"component_appid": e.app.AppID, "authorization_code": code}, &out))
-	require.NotEmpty(e.t, out.Info.AccessToken)
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), func(ctx context.Context, _ string) (tokenstore.Token, error) {
-		ct, err := e.componentToken(ctx)
-		if err != nil {
-			return tokenstore.Token{}, err
-		}
-		e.mu.Lock()
-		rt := e.refresh[appID]
-		e.mu.Unlock()
-		var r struct {
-			AccessToken string `json:"authorizer_access_token"`
-			ExpiresIn   int    `json:"expires_in"`
-		}
-		if err := e.post(ctx, "/cgi-bin/component/api_authorizer_token", url.Values{"component_access_token": {ct}},
-			map[string]string{"component_appid": e.app.AppID, "authorizer_appid": appID, "authorizer_refresh_token": rt}, &r); err != nil {
-			return tokenstore.Token{}, err
-		}
-		return tokenstore.Token{Value: r.AccessToken, ExpiresAt: time.Now().Add(time.Duration(r.ExpiresIn) * time.Second)}, nil
-	})
-	require.NoError(e.t, m.Set(ctx, "at", tokenstore.Token{Value: out.Info.AccessToken,
-		ExpiresAt: time.Now().Add(time.Duration(out.Info.ExpiresIn) * time.Second)}))
-	e.mu.Lock()
-	e.sources[appID], e.refresh[appID] = m, out.Info.RefreshToken
-	e.mu.Unlock()
 }
 
-// authorizer is the platform's Authorizer(appid).
-func (e *emu) authorizer(appID string) *authorizer.Client {
-	e.mu.Lock()
-	m := e.sources[appID]
-	e.mu.Unlock()
-	if m == nil {
-		return nil
-	}
-	return authorizer.New(appID, e.caller, m.Source("at"), authorizer.Component{AppID: e.app.AppID})
-}
-
-func (e *emu) card(appID string) *card.Client { return card.New(e.authorizer(appID), e.tickets) }
+// card is what Platform.Card(appid) returns.
+func (e *emu) card(appID string) *card.Client { return card.New(e.p.Authorizer(appID), e.tickets) }
 
 const emuOA = "wx1111222233334444"
 

@@ -8,19 +8,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
+	"net/http/httptest"
 	"os"
 	"time"
 
-	"github.com/wxopen-go/wxopen/authorizer"
+	"github.com/wxopen-go/wxopen"
 	"github.com/wxopen-go/wxopen/card"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/component"
 	"github.com/wxopen-go/wxopen/tokenstore"
 	"github.com/wxopen-go/wxopen/wxtest"
 )
@@ -45,21 +43,33 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "WeChat emulator at", s.URL)
 
-	// The platform side, wired by hand (wxopen.Platform does this for you): one HTTP caller, the
-	// merchant's authorizer access token, and one card.Tickets shared by every card client.
-	caller, err := wxhttp.New(wxhttp.Config{BaseURL: s.URL})
+	// The platform, pointed at the emulator, with its push handler at the emulator's event URLs.
+	app := s.Component()
+	tokens := tokenstore.NewMemoryStore()
+	p, err := wxopen.New(wxopen.Config{ComponentAppID: app.AppID, AppSecret: app.AppSecret, Token: app.Token,
+		EncodingAESKey: app.EncodingAESKey}, wxopen.WithBaseURL(s.URL), wxopen.WithTokenStore(tokens))
 	if err != nil {
 		return err
 	}
-	accessTokens, err := authorise(ctx, s)
+	h, err := p.Handler(component.HandlerConfig{Now: s.Now})
 	if err != nil {
 		return err
 	}
-	authorizerClient := func(appID string) *authorizer.Client {
-		return authorizer.New(appID, caller, accessTokens.Source(appID), authorizer.Component{AppID: s.Component().AppID})
+	events := httptest.NewServer(h)
+	defer events.Close()
+	s.SetEventURLs(events.URL, events.URL+"/msg/$APPID$")
+	if _, err := s.PushVerifyTicket(ctx); err != nil { // WeChat's 10-minute push, stored by the handler
+		return err
 	}
-	tickets := card.NewTickets(tokenstore.NewMemoryStore(), authorizerClient)
-	c := card.New(authorizerClient(officialAccount), tickets)
+	s.AddAuthorizer(wxtest.Authorizer{AppID: officialAccount, NickName: "海风咖啡", Business: wxtest.BusinessInfo{OpenCard: 1}})
+	if _, err := s.Authorize(ctx, wxtest.AuthorizeRequest{AuthorizerAppID: officialAccount}); err != nil {
+		return err // the merchant's consent; the handler exchanges the code and stores the tokens
+	}
+	fmt.Fprintln(out, "0. official account", officialAccount, "authorised the platform", app.AppID)
+
+	// One card.Tickets per platform, shared by every card client (what Platform.Card wires).
+	tickets := card.NewTickets(tokens, p.Authorizer)
+	c := card.New(p.Authorizer(officialAccount), tickets)
 
 	// 1. The merchant's membership card. WeChat-generated codes (UseCustomCode false) so that the
 	// activation plugin can be used.
@@ -164,76 +174,4 @@ func run(ctx context.Context, out io.Writer) error {
 	step(10, "membercard/updateuser +38 points → bonus %d", res.ResultBonus)
 	fmt.Fprintf(out, "api_ticket fetched %d time(s)\n", s.Calls("/cgi-bin/ticket/getticket"))
 	return nil
-}
-
-// authorise plays the platform's onboarding against the emulator over plain HTTP (wxopen's component
-// package does this for real): verify ticket → component token → the merchant authorises the
-// official account → api_query_auth. It returns a Manager of authorizer access tokens keyed by appid,
-// refreshed with api_authorizer_token.
-func authorise(ctx context.Context, s *wxtest.Server) (*tokenstore.Manager, error) {
-	app := s.Component()
-	ticket, _ := s.PushVerifyTicket(ctx) // no event URL here: the push fails, the ticket is issued
-	componentToken := func(ctx context.Context) (string, error) {
-		var r struct {
-			Token string `json:"component_access_token"`
-		}
-		err := postJSON(ctx, s.URL+"/cgi-bin/component/api_component_token", map[string]string{
-			"component_appid": app.AppID, "component_appsecret": app.AppSecret, "component_verify_ticket": ticket}, &r)
-		return r.Token, err
-	}
-	s.AddAuthorizer(wxtest.Authorizer{AppID: officialAccount, NickName: "海风咖啡", Business: wxtest.BusinessInfo{OpenCard: 1}})
-	authCode, _ := s.Authorize(ctx, wxtest.AuthorizeRequest{AuthorizerAppID: officialAccount})
-	ct, err := componentToken(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var auth struct {
-		Info struct {
-			AccessToken  string `json:"authorizer_access_token"`
-			ExpiresIn    int    `json:"expires_in"`
-			RefreshToken string `json:"authorizer_refresh_token"`
-		} `json:"authorization_info"`
-	}
-	if err := postJSON(ctx, s.URL+"/cgi-bin/component/api_query_auth?component_access_token="+url.QueryEscape(ct),
-		map[string]string{"component_appid": app.AppID, "authorization_code": authCode}, &auth); err != nil {
-		return nil, err
-	}
-	if auth.Info.AccessToken == "" {
-		return nil, fmt.Errorf("api_query_auth answered no token")
-	}
-	refresh := auth.Info.RefreshToken
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), func(ctx context.Context, appID string) (tokenstore.Token, error) {
-		ct, err := componentToken(ctx)
-		if err != nil {
-			return tokenstore.Token{}, err
-		}
-		var r struct {
-			AccessToken string `json:"authorizer_access_token"`
-			ExpiresIn   int    `json:"expires_in"`
-		}
-		err = postJSON(ctx, s.URL+"/cgi-bin/component/api_authorizer_token?component_access_token="+url.QueryEscape(ct),
-			map[string]string{"component_appid": app.AppID, "authorizer_appid": appID, "authorizer_refresh_token": refresh}, &r)
-		return tokenstore.Token{Value: r.AccessToken, ExpiresAt: time.Now().Add(time.Duration(r.ExpiresIn) * time.Second)}, err
-	})
-	err = m.Set(ctx, officialAccount, tokenstore.Token{Value: auth.Info.AccessToken,
-		ExpiresAt: time.Now().Add(time.Duration(auth.Info.ExpiresIn) * time.Second)})
-	return m, err
-}
-
-func postJSON(ctx context.Context, u string, body, out any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out)
 }
