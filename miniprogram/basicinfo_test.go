@@ -188,3 +188,24 @@ func TestNilClient(t *testing.T) {
 	_, err = c.DecryptUserInfo("a", "b", "c")
 	requireInvalid(t, err, "authorizer")
 }
+
+func TestConcurrentCallsShareOneClient(t *testing.T) {
+	e := setup(t)
+	e.mt.RegisterResponder("GET", base+"/cgi-bin/account/getaccountbasicinfo", httpmock.NewStringResponder(200, `{"appid":"wxAPP","nickname":"n"}`))
+	e.mt.RegisterResponder("POST", base+"/wxa/commit", httpmock.NewStringResponder(200, `{"errcode":0}`))
+	done := make(chan error, 40)
+	for i := 0; i < 20; i++ {
+		go func() {
+			_, err := e.c.BasicInfo(ctx)
+			done <- err
+		}()
+		go func(i int) {
+			done <- e.c.Commit(ctx, miniprogram.CommitRequest{TemplateID: int64(i), ExtJSON: &miniprogram.ExtJSON{}, UserVersion: "1", UserDesc: "d"})
+		}(i)
+	}
+	for i := 0; i < 40; i++ {
+		require.NoError(t, <-done)
+	}
+	assert.Equal(t, 20, e.calls("GET", "/cgi-bin/account/getaccountbasicinfo"))
+	assert.Equal(t, 20, e.calls("POST", "/wxa/commit"))
+}
