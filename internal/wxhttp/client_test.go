@@ -393,4 +393,3 @@ func TestAPIErrorMessageRedacted(t *testing.T) {
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "LEAKED")
 }
-
