@@ -1,0 +1,26 @@
+package wxopen
+
+import (
+	"github.com/wxopen-go/wxopen/authorizer"
+	"github.com/wxopen-go/wxopen/miniprogram"
+	"github.com/wxopen-go/wxopen/openplatform"
+)
+
+// MiniProgram returns the client for the authorised mini program appID: code commit, audit and
+// release, domains, basic info, login. It is a cheap value over the Platform's shared caller and
+// stores; get one per request.
+func (p *Platform) MiniProgram(appID string) *miniprogram.Client {
+	return miniprogram.New(p.Authorizer(appID))
+}
+
+// OpenPlatform returns the open-platform account client of the authorised account appID (create,
+// bind, unbind, get), which makes the merchant's apps share one UnionID.
+func (p *Platform) OpenPlatform(appID string) *openplatform.Client {
+	return openplatform.New(p.Authorizer(appID))
+}
+
+// FastRegistration returns the client that registers new mini programs for merchants, with the
+// component token.
+func (p *Platform) FastRegistration() *miniprogram.FastRegistration {
+	return miniprogram.NewFastRegistration(p.caller, authorizer.Component{AppID: p.comp.AppID(), Token: p.comp.TokenSource()})
+}
