@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/wxopen-go/wxopen/crypto"
 	"github.com/wxopen-go/wxopen/tokenstore"
 	"github.com/wxopen-go/wxopen/wxerr"
@@ -30,6 +32,9 @@ const recentTTL = 15 * time.Minute
 
 // recentMax bounds the memory of handled pushes.
 const recentMax = 4096
+
+// dispatchTimeout bounds the handling of one push (store writes, api_query_auth, the callback).
+const dispatchTimeout = time.Minute
 
 // HandlerConfig configures Handler. Every callback is optional. A callback that returns an error
 // makes the handler answer HTTP 500, so that WeChat pushes the event again (it retries a few times);
@@ -72,7 +77,9 @@ type HandlerConfig struct {
 // Handler is the http.Handler for the platform's authorisation event URL. It answers a POST push
 // only after checking the body size, the timestamp window and msg_signature (constant time), and
 // decrypting it (appid checked); it then stores what the push carries and calls the configured
-// callback, and answers "success". GET requests with signature and echostr (URL verification) are
+// callback, and answers "success". Handling runs with the request's context values but not its
+// cancellation (WeChat hangs up after about 5 seconds; a credential write must not be cut short), for
+// at most a minute; concurrent deliveries of the same push share one handling. GET requests with signature and echostr (URL verification) are
 // answered with echostr. Status codes:
 //
 //	200 success  handled, or a replay of a push already handled
@@ -337,6 +344,7 @@ type receiver struct {
 	now     func() time.Time
 	log     *slog.Logger
 	recent  *recent
+	flight  *singleflight.Group
 }
 
 func newReceiver(c *Client, maxBody int64, skew time.Duration, now func() time.Time, log *slog.Logger) (receiver, error) {
@@ -358,7 +366,7 @@ func newReceiver(c *Client, maxBody int64, skew time.Duration, now func() time.T
 	if log == nil {
 		log = c.log
 	}
-	return receiver{c: c, maxBody: maxBody, skew: skew, now: now, log: log, recent: newRecent()}, nil
+	return receiver{c: c, maxBody: maxBody, skew: skew, now: now, log: log, recent: newRecent(), flight: new(singleflight.Group)}, nil
 }
 
 func (rc *receiver) warn(ctx context.Context, msg string, attrs ...slog.Attr) {
@@ -417,7 +425,18 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request, dispatch func(
 		replySuccess(w)
 		return
 	}
-	if err := dispatch(r.Context(), plain); err != nil {
+	// Concurrent deliveries of one push (WeChat retries after about 5 seconds) share one dispatch.
+	// It runs detached from the request: WeChat hanging up must not cut a credential write short.
+	_, err, _ = rc.flight.Do(key, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), dispatchTimeout)
+		defer cancel()
+		if err := dispatch(ctx, plain); err != nil {
+			return nil, err
+		}
+		rc.recent.add(key, nil, true)
+		return nil, nil
+	})
+	if err != nil {
 		var se *statusError
 		if errors.As(err, &se) {
 			rc.refuse(w, r, se.status, se.msg)
@@ -427,7 +446,6 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request, dispatch func(
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}
-	rc.recent.add(key, nil, true)
 	replySuccess(w)
 }
 

@@ -673,3 +673,58 @@ func TestMessageHandlerRefusalsAndErrors(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, serve(mh, bad).Code)
 	assert.Equal(t, http.StatusMethodNotAllowed, serve(mh, httptest.NewRequest(http.MethodPatch, "/wxA", nil)).Code)
 }
+
+func TestHandlerConcurrentDeliveriesShareOneDispatch(t *testing.T) {
+	h := hsetup(t)
+	qa := h.on(t, "POST", "/cgi-bin/component/api_query_auth", queryAuthAnswer)
+	var mu sync.Mutex
+	calls := 0
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	hd := h.handler(t, component.HandlerConfig{OnAuthorized: func(context.Context, *component.AuthorizedEvent) error {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-release
+		return nil
+	}})
+	req := h.wx.push("/", "AppId", event("authorized", time.Now(), "AuthorizerAppid", "wxauthorizer01", "AuthorizationCode", "c"), time.Now())
+	body, _ := readAll(req)
+	var wg sync.WaitGroup
+	codes := make([]int, 5)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = serve(hd, httptest.NewRequest(http.MethodPost, req.URL.String(), bytes.NewReader(body))).Code
+		}()
+	}
+	<-entered
+	time.Sleep(20 * time.Millisecond) // the other deliveries arrive while the first is being handled
+	close(release)
+	wg.Wait()
+	assert.Equal(t, []int{200, 200, 200, 200, 200}, codes)
+	assert.Equal(t, 1, calls)
+	assert.Len(t, qa.list(), 1)
+}
+
+func TestHandlerOutlivesWeChatHangingUp(t *testing.T) {
+	h := hsetup(t)
+	var cbErr error
+	hd := h.handler(t, component.HandlerConfig{OnVerifyTicket: func(ctx context.Context, _ *component.VerifyTicketEvent) error {
+		cbErr = ctx.Err()
+		return nil
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // WeChat has already given up waiting
+	req := h.wx.push("/", "AppId", event("component_verify_ticket", time.Now(), "ComponentVerifyTicket", "ticket@@@late"), time.Now()).WithContext(ctx)
+	assertSuccess(t, serve(hd, req))
+	assert.NoError(t, cbErr)
+	tok, err := h.c.VerifyTicket(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "ticket@@@late", tok.Value)
+}
