@@ -11,6 +11,9 @@
 // TTL. Such a Redis may serve as the credential store (verify ticket, refresh tokens) only if it does
 // not evict keys and persists them: see NewCredentialStore.
 //
+// Locks (TryLock) are plain keys under the same prefix holding a random owner id with a PX lease; the
+// Manager names them "<key>:lock".
+//
 // The audit reason carried by tokenstore.WithReason is ignored: Redis keeps no history of writes.
 package redisstore
 
@@ -105,7 +108,8 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 // NewCredentialStore is New for a Store that will hold durable credentials (the verify ticket and the
 // authorizers' refresh tokens). It then runs CheckNoEviction and logs a warning when Redis may evict
 // keys or when its policy cannot be read (CONFIG is often disabled on managed Redis). The check never
-// makes construction fail: a Redis that is unreachable at start-up may come up later.
+// makes construction fail: a Redis that is unreachable at start-up may come up later. ctx bounds the
+// check (an unreachable Redis costs the client's dial timeouts and retries).
 func NewCredentialStore(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Store, error) {
 	s, err := New(client, opts...)
 	if err != nil {
