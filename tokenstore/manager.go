@@ -275,8 +275,9 @@ func (s *Source) refresh(ctx context.Context) (Token, error) {
 
 // fromStore serves a fresh token from the Store, installing it locally; ErrNotFound when the Store has
 // none that is fresh.
-func (s *Source) fromStore(ctx context.Context, now time.Time) (Token, error) {
+func (s *Source) fromStore(ctx context.Context, _ time.Time) (Token, error) {
 	tok, err := s.m.store.Get(ctx, s.key)
+	now := s.m.clock() // after the read, which may have been slow
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return Token{}, ErrNotFound
@@ -332,7 +333,8 @@ func (s *Source) lock(ctx context.Context) (func(context.Context) error, Token, 
 
 // fallback keeps serving a token that is due for refresh but still valid when the refresh failed, and
 // retries the refresh after a short delay; with no valid token the error is returned.
-func (s *Source) fallback(old *cached, now time.Time, err error) (Token, error) {
+func (s *Source) fallback(old *cached, _ time.Time, err error) (Token, error) {
+	now := s.m.clock() // after the failed call, which may have taken long: never serve an expired token
 	if old == nil || old.tok.Expired(now) {
 		return Token{}, err
 	}

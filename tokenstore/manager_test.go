@@ -190,17 +190,18 @@ func TestStampedeAtMarginFetchesOnce(t *testing.T) {
 }
 
 func TestRefreshAheadWithoutClockUsesTimer(t *testing.T) {
-	// Without an injected clock the due flag is set by a timer: a token with a 40ms lifetime is due
-	// after at most 20ms (half its lifetime).
-	f := &seqFetcher{life: 40 * time.Millisecond}
+	// Without an injected clock the due flag is set by a timer: a token with a 2s lifetime is due
+	// after half of it, and is replaced well before it expires.
+	f := &seqFetcher{life: 2 * time.Second}
 	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch, tokenstore.WithJitter(0))
 	ctx := context.Background()
-	_, err := m.Token(ctx, "k")
+	first, err := m.Token(ctx, "k")
 	require.NoError(t, err)
-	time.Sleep(30 * time.Millisecond)
-	tok, err := m.Token(ctx, "k")
-	require.NoError(t, err)
-	assert.Equal(t, "k-tok-2", tok.Value)
+	require.Eventually(t, func() bool {
+		tok, err := m.Token(ctx, "k")
+		return err == nil && tok.Value == "k-tok-2"
+	}, 1800*time.Millisecond, 10*time.Millisecond, "refreshed ahead of expiry")
+	assert.True(t, time.Now().Before(first.ExpiresAt))
 }
 
 func TestCancelledCallerStopsWaitingSharedFetchContinues(t *testing.T) {
