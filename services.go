@@ -2,6 +2,7 @@ package wxopen
 
 import (
 	"github.com/wxopen-go/wxopen/authorizer"
+	"github.com/wxopen-go/wxopen/card"
 	"github.com/wxopen-go/wxopen/miniprogram"
 	"github.com/wxopen-go/wxopen/openplatform"
 )
@@ -23,4 +24,11 @@ func (p *Platform) OpenPlatform(appID string) *openplatform.Client {
 // component token.
 func (p *Platform) FastRegistration() *miniprogram.FastRegistration {
 	return miniprogram.NewFastRegistration(p.caller, authorizer.Component{AppID: p.comp.AppID(), Token: p.comp.TokenSource()})
+}
+
+// Card returns the membership-card client of the authorised official account appID. Its wx_card
+// api_ticket is cached per account and shared by every Card client of the Platform, so a ticket is
+// fetched once per expiry however many requests sign a cardExt.
+func (p *Platform) Card(appID string) *card.Client {
+	return card.New(p.Authorizer(appID), p.cardTickets)
 }

@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/wxopen-go/wxopen/authorizer"
+	"github.com/wxopen-go/wxopen/card"
 	"github.com/wxopen-go/wxopen/component"
 	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/tokenstore"
@@ -207,6 +208,7 @@ type Platform struct {
 	comp          *component.Client
 	tokens, creds tokenstore.Store
 	logger        *slog.Logger
+	cardTickets   *card.Tickets // one wx_card api_ticket cache for every Card client
 }
 
 // New validates cfg and the options and returns a Platform. It sends nothing.
@@ -238,7 +240,9 @@ func New(cfg Config, opts ...Option) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Platform{caller: caller, comp: comp, tokens: o.tokens, creds: o.creds, logger: o.logger}, nil
+	p := &Platform{caller: caller, comp: comp, tokens: o.tokens, creds: o.creds, logger: o.logger}
+	p.cardTickets = card.NewTickets(o.tokens, p.Authorizer, o.tokenOpts...)
+	return p, nil
 }
 
 // String describes p without secrets.
