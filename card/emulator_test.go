@@ -13,7 +13,6 @@ import (
 	"github.com/wxopen-go/wxopen"
 	"github.com/wxopen-go/wxopen/card"
 	"github.com/wxopen-go/wxopen/component"
-	"github.com/wxopen-go/wxopen/tokenstore"
 	"github.com/wxopen-go/wxopen/wxerr"
 	"github.com/wxopen-go/wxopen/wxtest"
 )
@@ -25,7 +24,6 @@ type emu struct {
 	t       *testing.T
 	s       *wxtest.Server
 	p       *wxopen.Platform
-	tickets *card.Tickets
 }
 
 func newEmu(t *testing.T) *emu {
@@ -33,9 +31,8 @@ func newEmu(t *testing.T) *emu {
 	ctx := context.Background()
 	s := wxtest.NewTestServer(t)
 	app := s.Component()
-	tokens := tokenstore.NewMemoryStore()
 	p, err := wxopen.New(wxopen.Config{ComponentAppID: app.AppID, AppSecret: app.AppSecret, Token: app.Token,
-		EncodingAESKey: app.EncodingAESKey}, wxopen.WithBaseURL(s.URL), wxopen.WithTokenStore(tokens))
+		EncodingAESKey: app.EncodingAESKey}, wxopen.WithBaseURL(s.URL))
 	require.NoError(t, err)
 	h, err := p.Handler(component.HandlerConfig{Now: s.Now})
 	require.NoError(t, err)
@@ -44,7 +41,7 @@ func newEmu(t *testing.T) *emu {
 	s.SetEventURLs(events.URL, events.URL+"/msg/$APPID$")
 	_, err = s.PushVerifyTicket(ctx) // stored by the handler
 	require.NoError(t, err)
-	return &emu{t: t, s: s, p: p, tickets: card.NewTickets(tokens, p.Authorizer)}
+	return &emu{t: t, s: s, p: p}
 }
 
 // addOfficialAccount registers an official account that authorises the platform; the handler
@@ -56,8 +53,7 @@ func (e *emu) addOfficialAccount(appID string) {
 	require.NoError(e.t, err)
 }
 
-// card is what Platform.Card(appid) returns.
-func (e *emu) card(appID string) *card.Client { return card.New(e.p.Authorizer(appID), e.tickets) }
+func (e *emu) card(appID string) *card.Client { return e.p.Card(appID) }
 
 const emuOA = "wx1111222233334444"
 

@@ -19,7 +19,6 @@ import (
 	"github.com/wxopen-go/wxopen"
 	"github.com/wxopen-go/wxopen/card"
 	"github.com/wxopen-go/wxopen/component"
-	"github.com/wxopen-go/wxopen/tokenstore"
 	"github.com/wxopen-go/wxopen/wxtest"
 )
 
@@ -45,9 +44,8 @@ func run(ctx context.Context, out io.Writer) error {
 
 	// The platform, pointed at the emulator, with its push handler at the emulator's event URLs.
 	app := s.Component()
-	tokens := tokenstore.NewMemoryStore()
 	p, err := wxopen.New(wxopen.Config{ComponentAppID: app.AppID, AppSecret: app.AppSecret, Token: app.Token,
-		EncodingAESKey: app.EncodingAESKey}, wxopen.WithBaseURL(s.URL), wxopen.WithTokenStore(tokens))
+		EncodingAESKey: app.EncodingAESKey}, wxopen.WithBaseURL(s.URL))
 	if err != nil {
 		return err
 	}
@@ -67,9 +65,8 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "0. official account", officialAccount, "authorised the platform", app.AppID)
 
-	// One card.Tickets per platform, shared by every card client (what Platform.Card wires).
-	tickets := card.NewTickets(tokens, p.Authorizer)
-	c := card.New(p.Authorizer(officialAccount), tickets)
+	// The card client of the merchant's official account; its api_ticket is cached for the platform.
+	c := p.Card(officialAccount)
 
 	// 1. The merchant's membership card. WeChat-generated codes (UseCustomCode false) so that the
 	// activation plugin can be used.
