@@ -21,9 +21,9 @@ import (
 // event URLs, and the card wiring a Platform's Card(appid) does: one card.Tickets over the platform's
 // token store, fed by Platform.Authorizer.
 type emu struct {
-	t       *testing.T
-	s       *wxtest.Server
-	p       *wxopen.Platform
+	t *testing.T
+	s *wxtest.Server
+	p *wxopen.Platform
 }
 
 func newEmu(t *testing.T) *emu {
