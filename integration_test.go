@@ -397,3 +397,13 @@ func TestWriteThroughMiniProgramReleaseNeedsApproval(t *testing.T) {
 	assert.True(t, strings.Contains(err.Error(), "approv"), "the error tells the operator to wait for approval: %v", err)
 	_ = miniprogram.New
 }
+
+func componentHandlerConfig(emu *wxtest.Server) component.HandlerConfig {
+	return component.HandlerConfig{Now: emu.Now}
+}
+
+func httptestRequest(method, target, body string) *http.Request {
+	return httptest.NewRequest(method, target, strings.NewReader(body))
+}
+
+func httptestRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
