@@ -1,0 +1,676 @@
+package sqlstore_test
+
+// Durable credentials through a whole Platform (issue 9): what WeChat pushes and what the SDK
+// exchanges is written to SQL, survives the loss of every in-process store, and a refresh-token
+// rotation is durable before the access token that came with it is handed out — or the caller gets
+// the error. Each test runs against MariaDB and PostgreSQL and drives a wxopen.Platform against the
+// wxtest emulator, with the Platform's push handler on httptest.
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	wxopen "github.com/wxopen-go/wxopen"
+	"github.com/wxopen-go/wxopen/authorizer"
+	"github.com/wxopen-go/wxopen/component"
+	"github.com/wxopen-go/wxopen/tokenstore"
+	"github.com/wxopen-go/wxopen/tokenstore/sqlstore"
+	"github.com/wxopen-go/wxopen/wxerr"
+	"github.com/wxopen-go/wxopen/wxtest"
+)
+
+const (
+	pathComponentToken  = "/cgi-bin/component/api_component_token"
+	pathQueryAuth       = "/cgi-bin/component/api_query_auth"
+	pathAuthorizerToken = "/cgi-bin/component/api_authorizer_token"
+
+	merchant = "wx7a7a7a7a7a7a7a7a"
+)
+
+// world is one platform's durable state in one SQL table, and the emulator that issued it. The test
+// itself reads the table through admin, a pool no Platform uses.
+type world struct {
+	t     *testing.T
+	b     backend
+	emu   *wxtest.Server
+	app   wxtest.ComponentApp
+	table string
+	admin *sqlstore.Store
+
+	ticket  string // the verify ticket pushed to the first process
+	refresh string // the refresh token the emulator issued on authorisation
+}
+
+func (w *world) ticketKey() string {
+	// The component client's storage layout, pinned here on purpose: changing it would orphan every
+	// stored ticket on upgrade.
+	return w.app.AppID + ":verify_ticket"
+}
+
+func (w *world) key(name string) string { return authorizer.Key(w.app.AppID, merchant, name) }
+
+// authorisedWorld plays the first process: a Platform whose credential store is a sqlstore.Store
+// (token store: memory) receives the verify ticket push and the merchant's authorisation through its
+// handler, which exchanges the code. Then that process ends: its handler, Platform, memory store and
+// *sql.DB are dropped. Call counters are reset.
+func authorisedWorld(t *testing.T, b backend) *world {
+	t.Helper()
+	c := ctx(t)
+	adminDB := b.open(t)
+	w := &world{t: t, b: b, emu: wxtest.NewTestServer(t)}
+	w.app = w.emu.Component()
+	w.table = table(t, adminDB)
+	var err error
+	w.admin, err = sqlstore.New(adminDB, sqlstore.WithTable(w.table))
+	require.NoError(t, err)
+
+	db1 := b.open(t)
+	creds := w.sqlStore(db1)
+	p1, rec := w.platform(creds, tokenstore.NewMemoryStore())
+	var (
+		mu         sync.Mutex // the handler runs the callback on its own goroutine
+		authorized []*component.AuthorizedEvent
+	)
+	h, err := p1.Handler(component.HandlerConfig{
+		Now: w.emu.Now,
+		OnAuthorized: func(_ context.Context, ev *component.AuthorizedEvent) error {
+			mu.Lock()
+			defer mu.Unlock()
+			authorized = append(authorized, ev)
+			return nil
+		},
+	})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	w.emu.SetEventURLs(srv.URL, "")
+
+	w.ticket, err = w.emu.PushVerifyTicket(c)
+	require.NoError(t, err)
+	_, err = w.emu.Authorize(c, wxtest.AuthorizeRequest{AuthorizerAppID: merchant})
+	require.NoError(t, err)
+	var ok bool
+	w.refresh, ok = w.emu.AuthorizerRefreshToken(merchant)
+	require.True(t, ok)
+
+	mu.Lock()
+	require.Len(t, authorized, 1)
+	require.NotNil(t, authorized[0].Authorization, "the handler exchanged the code")
+	assert.Equal(t, merchant, authorized[0].AuthorizerAppID)
+	mu.Unlock()
+	assert.Equal(t, 1, w.emu.Calls(pathQueryAuth))
+	assert.Equal(t, 1, w.emu.Calls(pathComponentToken))
+	assert.Equal(t, []string{w.ticket}, rec.sent(pathComponentToken, "component_verify_ticket"))
+
+	// The table holds what the pushes carried, and names the event that wrote each row.
+	w.assertRow(w.ticketKey(), w.ticket, "push:component_verify_ticket")
+	tr, err := w.admin.Audit(c, w.ticketKey())
+	require.NoError(t, err)
+	assert.True(t, tr.HasExpiry(), "the verify ticket expires")
+	w.assertRow(w.key("refresh_token"), w.refresh, "push:authorized")
+	rr, err := w.admin.Audit(c, w.key("refresh_token"))
+	require.NoError(t, err)
+	assert.False(t, rr.HasExpiry(), "a refresh token is durable")
+	ar, err := w.admin.Audit(c, w.key("authorization"))
+	require.NoError(t, err)
+	assert.Equal(t, "push:authorized", ar.UpdatedBy)
+	// Expiring tokens went to the token store, not to the durable table.
+	for _, k := range []string{w.key("access_token"), w.app.AppID + ":component_access_token"} {
+		_, err := w.admin.Audit(c, k)
+		assert.ErrorIs(t, err, tokenstore.ErrNotFound, "%s in the credential table", k)
+	}
+
+	// The process ends. Pushes from now on would fail (and fail the test): nothing is pushed again.
+	srv.Close()
+	require.NoError(t, db1.Close())
+	w.emu.ResetCalls()
+	return w
+}
+
+// sqlStore is a migrated Store over db on the world's table, as a process would make at start-up.
+func (w *world) sqlStore(db *sql.DB) *sqlstore.Store {
+	w.t.Helper()
+	s, err := sqlstore.New(db, sqlstore.WithTable(w.table))
+	require.NoError(w.t, err)
+	require.NoError(w.t, s.Migrate(ctx(w.t)))
+	return s
+}
+
+// platform is a new Platform on the emulator with the given stores; rec sees every request it sends.
+func (w *world) platform(creds, tokens tokenstore.Store) (*wxopen.Platform, *recorder) {
+	w.t.Helper()
+	rec := newRecorder(w.t)
+	p, err := wxopen.New(wxopen.Config{ComponentAppID: w.app.AppID, AppSecret: w.app.AppSecret, Token: w.app.Token,
+		EncodingAESKey: w.app.EncodingAESKey},
+		wxopen.WithBaseURL(w.emu.URL), wxopen.WithHTTPClient(&http.Client{Transport: rec}),
+		wxopen.WithCredentialStore(creds), wxopen.WithTokenStore(tokens))
+	require.NoError(w.t, err)
+	return p, rec
+}
+
+// restart is a new process: a new *sql.DB, Store and memory token store, and a Platform over them.
+func (w *world) restart() (*wxopen.Platform, *recorder) {
+	w.t.Helper()
+	return w.platform(w.sqlStore(w.b.open(w.t)), tokenstore.NewMemoryStore())
+}
+
+// assertRow checks the value of key in the table and the event that last wrote it.
+func (w *world) assertRow(key, value, by string) {
+	w.t.Helper()
+	got, err := w.admin.Get(ctx(w.t), key)
+	if assert.NoError(w.t, err, key) {
+		assert.Equal(w.t, value, got.Value, key)
+	}
+	rec, err := w.admin.Audit(ctx(w.t), key)
+	if assert.NoError(w.t, err, key) {
+		assert.Equal(w.t, by, rec.UpdatedBy, "updated_by of %s", key)
+	}
+}
+
+// TestPlatformRestart: credentials written through a Platform survive the loss of every in-process
+// store; a new Platform on the same table refreshes the merchant's access token from the stored
+// refresh token, with no re-authorisation, and gets its component token from the stored ticket,
+// with no new push.
+func TestPlatformRestart(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend) {
+		w := authorisedWorld(t, b)
+		c := ctx(t)
+		p, rec := w.restart()
+
+		tok, err := p.Component().AuthorizerToken(c, merchant)
+		require.NoError(t, err)
+		assert.True(t, w.emu.AuthorizerAccessTokenValid(merchant, tok.Value), "the emulator issued the token")
+		assert.True(t, tok.ExpiresAt.After(time.Now()))
+
+		// WeChat's side: one refresh, with the refresh token it issued, and no authorisation.
+		current, ok := w.emu.AuthorizerRefreshToken(merchant)
+		require.True(t, ok)
+		assert.Equal(t, w.refresh, current)
+		assert.Equal(t, 1, w.emu.Calls(pathAuthorizerToken))
+		assert.Equal(t, []string{current}, rec.sent(pathAuthorizerToken, "authorizer_refresh_token"))
+		assert.Equal(t, []string{merchant}, rec.sent(pathAuthorizerToken, "authorizer_appid"))
+		assert.Equal(t, 0, w.emu.Calls(pathQueryAuth))
+		assert.Equal(t, 1, w.emu.Calls(pathComponentToken))
+		assert.Equal(t, []string{w.ticket}, rec.sent(pathComponentToken, "component_verify_ticket"),
+			"the component token comes from the stored ticket")
+
+		// The token is a working one: a call on the merchant's behalf goes through with it.
+		info, err := p.MiniProgram(merchant).BasicInfo(c)
+		require.NoError(t, err)
+		assert.Equal(t, merchant, info.AppID)
+		assert.Equal(t, 1, w.emu.Calls(pathAuthorizerToken), "the warm token is reused")
+
+		rec2, err := p.Component().StoredAuthorization(c, merchant)
+		require.NoError(t, err)
+		assert.Equal(t, merchant, rec2.AuthorizerAppID)
+		assert.NotEmpty(t, rec2.FuncScopes)
+
+		// No rotation, so nothing was rewritten: the rows still name the push that wrote them.
+		w.assertRow(w.key("refresh_token"), w.refresh, "push:authorized")
+		w.assertRow(w.ticketKey(), w.ticket, "push:component_verify_ticket")
+	})
+}
+
+// TestPlatformRotation: when WeChat rotates the refresh token, the new one is in the table before the
+// access token is handed out, however many callers wait for that refresh; the next process uses it.
+func TestPlatformRotation(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend) {
+		w := authorisedWorld(t, b)
+		c := ctx(t)
+		w.emu.RotateRefreshTokens(true)
+
+		// A second process, whose refresh-token writes are observed: at the moment of the write the
+		// access token must not be in the token store yet (it is stored, then returned, only after
+		// the fetch, and so the write, has finished).
+		tokens := tokenstore.NewMemoryStore()
+		type write struct {
+			value, reason, emulatorHonours string
+			accessTokenStored              bool
+		}
+		var (
+			mu     sync.Mutex
+			writes []write
+		)
+		creds := &hookStore{Store: w.sqlStore(w.b.open(t)), beforeSet: func(ctx context.Context, key string, tok tokenstore.Token) error {
+			if key != w.key("refresh_token") {
+				return nil
+			}
+			_, err := tokens.Get(ctx, w.key("access_token"))
+			honoured, _ := w.emu.AuthorizerRefreshToken(merchant)
+			mu.Lock()
+			defer mu.Unlock()
+			writes = append(writes, write{tok.Value, tokenstore.Reason(ctx), honoured, !errors.Is(err, tokenstore.ErrNotFound)})
+			return nil
+		}}
+		p, rec := w.platform(creds, tokens)
+
+		const callers = 20
+		got := make([]tokenstore.Token, callers)
+		errs := make([]error, callers)
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got[i], errs[i] = p.Component().AuthorizerToken(c, merchant)
+			}()
+		}
+		wg.Wait()
+		for i := range callers {
+			require.NoError(t, errs[i], "caller %d", i)
+			assert.Equal(t, got[0].Value, got[i].Value, "caller %d", i)
+		}
+		assert.True(t, w.emu.AuthorizerAccessTokenValid(merchant, got[0].Value))
+
+		rotated, ok := w.emu.AuthorizerRefreshToken(merchant)
+		require.True(t, ok)
+		require.NotEqual(t, w.refresh, rotated, "the emulator rotated the refresh token")
+		assert.Equal(t, 1, w.emu.Calls(pathAuthorizerToken), "one refresh for every caller")
+		assert.Equal(t, []string{w.refresh}, rec.sent(pathAuthorizerToken, "authorizer_refresh_token"))
+		assert.Equal(t, []write{{value: rotated, reason: "api_authorizer_token", emulatorHonours: rotated}}, writes,
+			"one write of the rotated token, before the access token was stored")
+		// Read after the calls returned: the table holds WeChat's current refresh token.
+		w.assertRow(w.key("refresh_token"), rotated, "api_authorizer_token")
+
+		// Restart again, WeChat no longer rotating: the rotated token is the one that works.
+		w.emu.RotateRefreshTokens(false)
+		w.emu.ResetCalls()
+		p3, rec3 := w.restart()
+		tok, err := p3.Component().AuthorizerToken(c, merchant)
+		require.NoError(t, err)
+		assert.True(t, w.emu.AuthorizerAccessTokenValid(merchant, tok.Value))
+		assert.Equal(t, 1, w.emu.Calls(pathAuthorizerToken))
+		assert.Equal(t, []string{rotated}, rec3.sent(pathAuthorizerToken, "authorizer_refresh_token"))
+		assert.Equal(t, 0, w.emu.Calls(pathQueryAuth))
+		w.assertRow(w.key("refresh_token"), rotated, "api_authorizer_token")
+	})
+}
+
+// TestPlatformRotationFault: the database goes away while a rotated refresh token is being written.
+// The caller gets the error, never the access token, and once the database is back the previous
+// refresh token is still in the table.
+//
+// The risk that remains is WeChat's, and no store can remove it: WeChat rotated the token and the
+// old one may already be dead (the emulator retires it at once, as RotateRefreshTokens documents), so
+// the merchant may have to authorise again. Returning the error is the only honest answer: handing
+// out the access token would hide that the one credential able to renew it was never saved. The end
+// of each fault case shows that consequence.
+func TestPlatformRotationFault(t *testing.T) {
+	for _, mode := range []struct {
+		name     string
+		midWrite bool // cut the connection while the upsert waits inside its transaction
+	}{
+		{name: "gone before the write"},
+		{name: "gone in the middle of the write", midWrite: true},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			forEach(t, func(t *testing.T, b backend) {
+				w := authorisedWorld(t, b)
+				c := ctx(t)
+				w.emu.RotateRefreshTokens(true)
+				db, px := w.openProxied()
+
+				var lock *sql.Tx
+				if mode.midWrite {
+					// A second client locks the row, so the rotation's upsert blocks inside its
+					// transaction; the connection is cut there.
+					lock = w.lockRow(w.key("refresh_token"))
+				}
+				// The hook runs on the Manager's fetch goroutine: it only records and cuts; the test
+				// goroutine asserts once AuthorizerToken has returned.
+				var (
+					cut    bool
+					cutErr error
+				)
+				creds := &hookStore{Store: w.sqlStore(db)}
+				creds.wrapSet = func(_ context.Context, key string, _ tokenstore.Token, set func() error) error {
+					if key != w.key("refresh_token") || cut {
+						return set()
+					}
+					cut = true
+					if mode.midWrite {
+						go func() {
+							w.waitUpsertBlocked()
+							px.down()
+						}()
+					} else {
+						px.down()
+					}
+					cutErr = set()
+					return cutErr
+				}
+				tokens := tokenstore.NewMemoryStore()
+				p, rec := w.platform(creds, tokens)
+
+				tok, err := p.Component().AuthorizerToken(c, merchant)
+				if lock != nil {
+					require.NoError(t, lock.Rollback())
+				}
+				require.True(t, cut, "the rotated token was written")
+				require.Error(t, cutErr, "a write to a database that went away succeeded")
+				t.Logf("store error: %v", cutErr)
+				require.Error(t, err, "an access token was handed out without its refresh token saved")
+				assert.Zero(t, tok)
+				assert.ErrorIs(t, err, cutErr, "the store's failure is the caller's error")
+				assert.False(t, errors.Is(err, wxerr.ErrNotAuthorized), "a database failure is not a missing authorisation")
+				assert.False(t, errors.Is(err, tokenstore.ErrNotFound), "a database failure is not a miss")
+				assert.Contains(t, err.Error(), "store rotated refresh token")
+				rotated, _ := w.emu.AuthorizerRefreshToken(merchant)
+				require.NotEqual(t, w.refresh, rotated)
+				assert.NotContains(t, err.Error(), rotated, "a refresh token is a secret")
+				assert.Equal(t, 1, w.emu.Calls(pathAuthorizerToken))
+				assert.Equal(t, []string{w.refresh}, rec.sent(pathAuthorizerToken, "authorizer_refresh_token"))
+				_, err = tokens.Get(c, w.key("access_token"))
+				assert.ErrorIs(t, err, tokenstore.ErrNotFound, "the access token was cached")
+
+				// The database is back: the previous refresh token is there, written by the
+				// authorisation, both through the Platform's own pool and through another.
+				px.up()
+				got, err := creds.Get(c, w.key("refresh_token"))
+				require.NoError(t, err)
+				assert.Equal(t, w.refresh, got.Value)
+				w.assertRow(w.key("refresh_token"), w.refresh, "push:authorized")
+
+				// WeChat has moved on: the saved token is the old one, which the emulator no longer
+				// honours (a real WeChat may or may not). The next refresh says so, as 61023 (the
+				// merchant must authorise again), and the table is left as it was for the operator.
+				_, err = p.Component().AuthorizerToken(c, merchant)
+				assert.ErrorIs(t, err, wxerr.ErrRefreshTokenInvalid)
+				assert.Equal(t, 2, w.emu.Calls(pathAuthorizerToken))
+				w.assertRow(w.key("refresh_token"), w.refresh, "push:authorized")
+			})
+		})
+	}
+}
+
+// TestPlatformDatabaseDownAtRefresh: with the database unreachable when an access token is needed,
+// the caller gets the error, WeChat is not called with a guess, and nothing is mistaken for a missing
+// authorisation; once the database is back the stored refresh token works.
+func TestPlatformDatabaseDownAtRefresh(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend) {
+		w := authorisedWorld(t, b)
+		c := ctx(t)
+		db, px := w.openProxied()
+		p, rec := w.platform(w.sqlStore(db), tokenstore.NewMemoryStore())
+
+		px.down()
+		_, err := p.Component().AuthorizerToken(c, merchant)
+		require.Error(t, err)
+		assert.False(t, errors.Is(err, wxerr.ErrNotAuthorized), "an unreachable database reported as no authorisation: %v", err)
+		assert.Contains(t, err.Error(), "read refresh token")
+		assert.Equal(t, 0, w.emu.Calls(pathAuthorizerToken))
+
+		px.up()
+		tok, err := p.Component().AuthorizerToken(c, merchant)
+		require.NoError(t, err)
+		assert.True(t, w.emu.AuthorizerAccessTokenValid(merchant, tok.Value))
+		assert.Equal(t, []string{w.refresh}, rec.sent(pathAuthorizerToken, "authorizer_refresh_token"))
+		assert.Equal(t, 0, w.emu.Calls(pathQueryAuth))
+	})
+}
+
+// lockRow locks key's row from a separate connection until the returned transaction ends.
+func (w *world) lockRow(key string) *sql.Tx {
+	w.t.Helper()
+	db := w.b.open(w.t)
+	tx, err := db.BeginTx(ctx(w.t), nil)
+	require.NoError(w.t, err)
+	ph := "?"
+	if w.b.dialect == sqlstore.Postgres {
+		ph = "$1"
+	}
+	var v string
+	require.NoError(w.t, tx.QueryRowContext(ctx(w.t), "SELECT cred_value FROM "+w.table+" WHERE cred_key = "+ph+" FOR UPDATE", key).Scan(&v))
+	require.Equal(w.t, w.refresh, v)
+	return tx
+}
+
+// waitUpsertBlocked waits until an upsert into the world's table waits on a lock. It runs on its own
+// goroutine, so it reports with Errorf and gives up after 10 s.
+func (w *world) waitUpsertBlocked() {
+	q := "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE ?"
+	arg := "INSERT INTO " + w.table + " %"
+	if w.b.dialect == sqlstore.Postgres {
+		q = "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1"
+	}
+	db, err := sql.Open(w.b.driver, lookupEnv(w.b.env))
+	if err != nil {
+		w.t.Errorf("waitUpsertBlocked: %v", err)
+		return
+	}
+	defer db.Close()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		var n int
+		if err := db.QueryRow(q, arg).Scan(&n); err != nil {
+			w.t.Errorf("waitUpsertBlocked: %v", err)
+			return
+		}
+		if n > 0 {
+			return
+		}
+	}
+	w.t.Errorf("the rotation's upsert never blocked on the locked row")
+}
+
+// openProxied returns a *sql.DB on the world's database through a TCP proxy the test can take down,
+// so that the database goes away for that pool alone (the server and every other pool stay up).
+func (w *world) openProxied() (*sql.DB, *proxy) {
+	w.t.Helper()
+	dsn := mustEnv(w.t, w.b.env)
+	var db *sql.DB
+	var px *proxy
+	switch w.b.dialect {
+	case sqlstore.MySQL:
+		cfg, err := mysql.ParseDSN(dsn)
+		require.NoError(w.t, err)
+		require.Equal(w.t, "tcp", cfg.Net, "the proxy needs a TCP DSN")
+		px = newProxy(w.t, cfg.Addr)
+		cfg.Addr = px.addr()
+		conn, err := mysql.NewConnector(cfg)
+		require.NoError(w.t, err)
+		db = sql.OpenDB(conn)
+	case sqlstore.Postgres:
+		cfg, err := pgx.ParseConfig(dsn)
+		require.NoError(w.t, err)
+		px = newProxy(w.t, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))))
+		host, port, err := net.SplitHostPort(px.addr())
+		require.NoError(w.t, err)
+		p, err := strconv.ParseUint(port, 10, 16)
+		require.NoError(w.t, err)
+		cfg.Host, cfg.Port, cfg.Fallbacks = host, uint16(p), nil
+		db = stdlib.OpenDB(*cfg)
+	}
+	w.t.Cleanup(func() { _ = db.Close() })
+	require.NoError(w.t, db.PingContext(ctx(w.t)))
+	return db, px
+}
+
+// proxy forwards loopback TCP connections to a database server. While down, it cuts every
+// connection it carries and closes new ones at once: to its clients the database is gone.
+type proxy struct {
+	t      *testing.T
+	ln     net.Listener
+	target string
+
+	mu     sync.Mutex
+	isDown bool
+	conns  map[net.Conn]struct{}
+	wg     sync.WaitGroup
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &proxy{t: t, ln: ln, target: target, conns: make(map[net.Conn]struct{})}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		p.down()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *proxy) addr() string { return p.ln.Addr().String() }
+
+func (p *proxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.isDown {
+			p.mu.Unlock()
+			_ = c.Close()
+			continue
+		}
+		p.conns[c] = struct{}{}
+		p.wg.Add(1)
+		p.mu.Unlock()
+		go p.forward(c)
+	}
+}
+
+func (p *proxy) forward(c net.Conn) {
+	defer p.wg.Done()
+	defer p.drop(c)
+	s, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+	if err != nil {
+		return
+	}
+	if !p.track(s) {
+		_ = s.Close()
+		return
+	}
+	defer p.drop(s)
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(s, c); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(c, s); done <- struct{}{} }()
+	<-done // either side ended: end both
+	p.drop(s)
+	p.drop(c)
+	<-done
+}
+
+// track registers a server-side connection, unless the proxy went down meanwhile.
+func (p *proxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.isDown {
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *proxy) drop(c net.Conn) {
+	p.mu.Lock()
+	delete(p.conns, c)
+	p.mu.Unlock()
+	_ = c.Close()
+}
+
+// down cuts every connection and refuses new ones until up.
+func (p *proxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.isDown = true
+	for c := range p.conns {
+		_ = c.Close()
+		delete(p.conns, c)
+	}
+}
+
+// up lets connections through again.
+func (p *proxy) up() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.isDown = false
+}
+
+// hookStore is a tokenstore.Store that runs test code around Set.
+type hookStore struct {
+	tokenstore.Store
+	// beforeSet, when set, runs before every Set; an error fails the Set without writing.
+	beforeSet func(ctx context.Context, key string, tok tokenstore.Token) error
+	// wrapSet, when set, performs every Set; set is the real write.
+	wrapSet func(ctx context.Context, key string, tok tokenstore.Token, set func() error) error
+}
+
+func (h *hookStore) Set(ctx context.Context, key string, tok tokenstore.Token) error {
+	if h.beforeSet != nil {
+		if err := h.beforeSet(ctx, key, tok); err != nil {
+			return err
+		}
+	}
+	set := func() error { return h.Store.Set(ctx, key, tok) }
+	if h.wrapSet != nil {
+		return h.wrapSet(ctx, key, tok, set)
+	}
+	return set()
+}
+
+// recorder is an http.RoundTripper that keeps the JSON body of every request the Platform sends.
+type recorder struct {
+	tr *http.Transport
+
+	mu     sync.Mutex
+	bodies map[string][]map[string]any // path → bodies, in order
+}
+
+func newRecorder(t *testing.T) *recorder {
+	r := &recorder{tr: http.DefaultTransport.(*http.Transport).Clone(), bodies: make(map[string][]map[string]any)}
+	t.Cleanup(r.tr.CloseIdleConnections)
+	return r
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	body := map[string]any{}
+	if req.Body != nil && req.Body != http.NoBody {
+		b, err := io.ReadAll(req.Body)
+		_ = req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		_ = json.Unmarshal(b, &body) // not JSON: recorded as an empty body
+		req = req.Clone(req.Context())
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	}
+	r.mu.Lock()
+	r.bodies[req.URL.Path] = append(r.bodies[req.URL.Path], body)
+	r.mu.Unlock()
+	return r.tr.RoundTrip(req)
+}
+
+// sent returns field of every body sent to path, in order.
+func (r *recorder) sent(path, field string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, b := range r.bodies[path] {
+		s, _ := b[field].(string)
+		out = append(out, s)
+	}
+	return out
+}
