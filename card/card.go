@@ -85,21 +85,7 @@ type BaseInfoUpdate struct {
 	PayInfo         *PayInfo  `json:"pay_info,omitempty"`
 	IsPayAndQRCode  *bool     `json:"is_pay_and_qrcode,omitempty"`
 
-	CenterTitle               string `json:"center_title,omitempty"`
-	CenterSubTitle            string `json:"center_sub_title,omitempty"`
-	CenterURL                 string `json:"center_url,omitempty"`
-	CenterAppBrandUserName    string `json:"center_app_brand_user_name,omitempty"`
-	CenterAppBrandPass        string `json:"center_app_brand_pass,omitempty"`
-	CustomURLName             string `json:"custom_url_name,omitempty"`
-	CustomURL                 string `json:"custom_url,omitempty"`
-	CustomURLSubTitle         string `json:"custom_url_sub_title,omitempty"`
-	CustomAppBrandUserName    string `json:"custom_app_brand_user_name,omitempty"`
-	CustomAppBrandPass        string `json:"custom_app_brand_pass,omitempty"`
-	PromotionURLName          string `json:"promotion_url_name,omitempty"`
-	PromotionURL              string `json:"promotion_url,omitempty"`
-	PromotionURLSubTitle      string `json:"promotion_url_sub_title,omitempty"`
-	PromotionAppBrandUserName string `json:"promotion_app_brand_user_name,omitempty"`
-	PromotionAppBrandPass     string `json:"promotion_app_brand_pass,omitempty"`
+	Links
 }
 
 // MemberCardUpdate is a change to a membership card for Update. Only the fields that are set are

@@ -183,6 +183,27 @@ type Sku struct {
 	TotalQuantity int64 `json:"total_quantity,omitempty"`
 }
 
+// Links are the card's entries: the center button and the custom and promotion links under it, each
+// opening a web page (URL) or a mini program page (AppBrandUserName "gh_...@app" and AppBrandPass,
+// the page path). Shared by BaseInfo (card/create) and BaseInfoUpdate (card/update).
+type Links struct {
+	CenterTitle               string `json:"center_title,omitempty"`
+	CenterSubTitle            string `json:"center_sub_title,omitempty"`
+	CenterURL                 string `json:"center_url,omitempty"`
+	CenterAppBrandUserName    string `json:"center_app_brand_user_name,omitempty"` // mini program original id "gh_...@app"
+	CenterAppBrandPass        string `json:"center_app_brand_pass,omitempty"`      // its page path
+	CustomURLName             string `json:"custom_url_name,omitempty"`
+	CustomURL                 string `json:"custom_url,omitempty"`
+	CustomURLSubTitle         string `json:"custom_url_sub_title,omitempty"`
+	CustomAppBrandUserName    string `json:"custom_app_brand_user_name,omitempty"`
+	CustomAppBrandPass        string `json:"custom_app_brand_pass,omitempty"`
+	PromotionURLName          string `json:"promotion_url_name,omitempty"`
+	PromotionURL              string `json:"promotion_url,omitempty"`
+	PromotionURLSubTitle      string `json:"promotion_url_sub_title,omitempty"`
+	PromotionAppBrandUserName string `json:"promotion_app_brand_user_name,omitempty"`
+	PromotionAppBrandPass     string `json:"promotion_app_brand_pass,omitempty"`
+}
+
 // BaseInfo is the part common to every card type (member_card.base_info). The required fields are
 // LogoURL, BrandName, CodeType, Title, Color, Notice, Description, DateInfo and Sku.
 type BaseInfo struct {
@@ -218,23 +239,11 @@ type BaseInfo struct {
 	PayInfo         *PayInfo `json:"pay_info,omitempty"`
 	IsPayAndQRCode  bool     `json:"is_pay_and_qrcode,omitempty"`
 
-	CenterTitle               string `json:"center_title,omitempty"`
-	CenterSubTitle            string `json:"center_sub_title,omitempty"`
-	CenterURL                 string `json:"center_url,omitempty"`
-	CenterAppBrandUserName    string `json:"center_app_brand_user_name,omitempty"` // mini program original id "gh_...@app"
-	CenterAppBrandPass        string `json:"center_app_brand_pass,omitempty"`      // its page path
-	CustomURLName             string `json:"custom_url_name,omitempty"`
-	CustomURL                 string `json:"custom_url,omitempty"`
-	CustomURLSubTitle         string `json:"custom_url_sub_title,omitempty"`
-	CustomAppBrandUserName    string `json:"custom_app_brand_user_name,omitempty"`
-	CustomAppBrandPass        string `json:"custom_app_brand_pass,omitempty"`
-	PromotionURLName          string `json:"promotion_url_name,omitempty"`
-	PromotionURL              string `json:"promotion_url,omitempty"`
-	PromotionURLSubTitle      string `json:"promotion_url_sub_title,omitempty"`
-	PromotionAppBrandUserName string `json:"promotion_app_brand_user_name,omitempty"`
-	PromotionAppBrandPass     string `json:"promotion_app_brand_pass,omitempty"`
-	ActivateAppBrandUserName  string `json:"activate_app_brand_user_name,omitempty"`
-	ActivateAppBrandPass      string `json:"activate_app_brand_pass,omitempty"`
+	// Links are the entries under the card: center button, custom and promotion links, each to a
+	// web page or a mini program page.
+	Links
+	ActivateAppBrandUserName string `json:"activate_app_brand_user_name,omitempty"`
+	ActivateAppBrandPass     string `json:"activate_app_brand_pass,omitempty"`
 }
 
 // PayInfo is base_info.pay_info (quick payment with the card's code).
