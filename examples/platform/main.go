@@ -6,7 +6,7 @@
 // gets its component access token and an authorisation URL, the merchant's mini program ("Noodle
 // House") authorises, its tokens are stored, the platform reads the account's details, creates an
 // open-platform account for the merchant's apps, pushes its template code through audit to release,
-// saves the experience QR code, and logs a user in.
+// saves the experience QR code, logs a user in, and issues the merchant's membership card.
 //
 //	go run ./examples/platform
 //	go run ./examples/platform -qrcode ./noodle-house.jpg

@@ -51,10 +51,12 @@ func TestWalkThrough(t *testing.T) {
 		regexp.MustCompile(`(?m)^   Released: v1\.0\.0 is live\.$`),
 		regexp.MustCompile(`(?m)^9\. A diner logs in: wx\.login code → Login → openid oNH3x0V9tLq2mKc8bJ5sWd1yRfA7, unionid oTmHYjg2E6e7Lq4xN0bPz9Rk5sWd `),
 		regexp.MustCompile(`(?m)^   Their encrypted profile, decrypted: 小面 from Chongqing; the watermark names wx6e0d15a1b2c3d4e5\.$`),
-		regexp.MustCompile(`(?m)^10\. Done\. The platform called 19 WeChat APIs, 21 calls in all`),
+		regexp.MustCompile(`(?m)^10\. Member card p\w{27} created by the official account; cardExt signed for wx\.addCard in the mini program\.$`),
+		regexp.MustCompile(`(?m)^    The diner added it: WeChat accepted the signature, and the card code \d{12} was decrypted\.$`),
+		regexp.MustCompile(`(?m)^11\. Done\. The platform called 22 WeChat APIs, 24 calls in all`),
 		regexp.MustCompile(`api_component_token 1, api_create_preauthcode 2, api_query_auth 2, api_get_authorizer_info 1, open/create 1, open/bind 1,`),
-		regexp.MustCompile(`wxa/submit_audit 1, wxa/get_auditstatus 1, wxa/release 1, wxa/get_qrcode 1,\n    sns/component/jscode2session 1\.`),
-		regexp.MustCompile(`api_component_token once, api_authorizer_token 0 times`),
+		regexp.MustCompile(`wxa/submit_audit 1, wxa/get_auditstatus 1, wxa/release 1, wxa/get_qrcode 1,\n    sns/component/jscode2session 1, card/create 1, ticket/getticket 1, card/code/decrypt 1\.`),
+		regexp.MustCompile(`api_component_token once, the card api_ticket once,\n    api_authorizer_token 0 times`),
 	} {
 		assert.Regexp(t, want, got)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wxopen-go/wxopen"
 	"github.com/wxopen-go/wxopen/authorizer"
+	"github.com/wxopen-go/wxopen/card"
 	"github.com/wxopen-go/wxopen/component"
 	"github.com/wxopen-go/wxopen/crypto"
 	"github.com/wxopen-go/wxopen/miniprogram"
@@ -108,6 +109,9 @@ func walkThrough(ctx context.Context, out io.Writer, qrPath string) error {
 		return err
 	}
 	if err := w.login(ctx); err != nil {
+		return err
+	}
+	if err := w.memberCard(ctx); err != nil {
 		return err
 	}
 	w.summary()
@@ -212,7 +216,8 @@ func (w *walk) openAccount(ctx context.Context) error {
 	}
 
 	// The merchant's official account authorises the platform too: a new pre-auth code, a new consent.
-	w.emu.AddAuthorizer(wxtest.Authorizer{AppID: noodleOfficial, NickName: "Noodle House 面馆", PrincipalName: merchantName, ServiceType: 2})
+	w.emu.AddAuthorizer(wxtest.Authorizer{AppID: noodleOfficial, NickName: "Noodle House 面馆", PrincipalName: merchantName,
+		ServiceType: 2, Business: wxtest.BusinessInfo{OpenCard: 1}})
 	pre, err := w.p.Component().PreAuthCode(ctx)
 	if err != nil {
 		return fmt.Errorf("pre-auth code: %w", err)
@@ -404,9 +409,60 @@ func (w *walk) login(ctx context.Context) error {
 	return nil
 }
 
-// summary prints how often the platform called each WeChat API (step 10).
+// memberCard issues the merchant's membership card from its official account and offers it to the
+// diner in the mini program (step 10).
+func (w *walk) memberCard(ctx context.Context) error {
+	cards := w.p.Card(noodleOfficial) // cards belong to the official account
+	cardID, err := cards.Create(ctx, &card.MemberCard{
+		BaseInfo: card.BaseInfo{
+			LogoURL:     "https://mmbiz.qpic.cn/mmbiz/noodle-house-logo/0",
+			BrandName:   "Noodle House",
+			CodeType:    card.CodeTypeQRCode,
+			Title:       "Noodle House Club",
+			Color:       card.Color010,
+			Notice:      "Show the card when you pay",
+			Description: "Members get 10% off every bowl",
+			DateInfo:    card.DateInfo{Type: card.DatePermanent},
+			Sku:         card.Sku{Quantity: 10000},
+			GetLimit:    1,
+		},
+		Prerogative: "10% off, a free bowl on your birthday",
+		SupplyBonus: true,
+	})
+	if err != nil {
+		return fmt.Errorf("create the member card: %w", err)
+	}
+
+	// The mini program calls wx.addCard({cardList: [{cardId, cardExt}]}): the server signs the
+	// cardExt with the official account's card api_ticket, which WeChat (the emulator) checks when
+	// the diner adds the card.
+	ext, err := cards.CardExt(ctx, card.CardExtRequest{CardID: cardID, OuterStr: "mini-program"})
+	if err != nil {
+		return fmt.Errorf("cardExt: %w", err)
+	}
+	if err := w.emu.VerifyCardExt(cardID, ext.Ext); err != nil {
+		return err
+	}
+	encryptCode, err := w.emu.AddCard(cardID, dinerOpenID)
+	if err != nil {
+		return err
+	}
+	code, err := cards.DecryptCode(ctx, encryptCode)
+	if err != nil {
+		return fmt.Errorf("decrypt the card code: %w", err)
+	}
+	w.say("10. Member card %s created by the official account; cardExt signed for wx.addCard in the mini program.", cardID)
+	w.say("    The diner added it: WeChat accepted the signature, and the card code %s was decrypted.", code)
+	return nil
+}
+
+// summary prints how often the platform called each WeChat API (step 11).
 func (w *walk) summary() {
-	const componentToken, authorizerToken = "/cgi-bin/component/api_component_token", "/cgi-bin/component/api_authorizer_token"
+	const (
+		componentToken  = "/cgi-bin/component/api_component_token"
+		authorizerToken = "/cgi-bin/component/api_authorizer_token"
+		cardTicket      = "/cgi-bin/ticket/getticket"
+	)
 	paths := w.calls.list()
 	total := 0
 	counts := make([]string, 0, len(paths))
@@ -415,7 +471,7 @@ func (w *walk) summary() {
 		total += n
 		counts = append(counts, fmt.Sprintf("%s %d", shortPath(p), n))
 	}
-	w.say("10. Done. The platform called %d WeChat APIs, %d calls in all (as the emulator counted them):", len(paths), total)
+	w.say("11. Done. The platform called %d WeChat APIs, %d calls in all (as the emulator counted them):", len(paths), total)
 	lines := slices.Collect(slices.Chunk(counts, 6))
 	for i, line := range lines {
 		sep := ","
@@ -424,9 +480,9 @@ func (w *walk) summary() {
 		}
 		w.say("    %s%s", strings.Join(line, ", "), sep)
 	}
-	w.say("    Tokens were fetched only when needed: api_component_token %s, api_authorizer_token %s (the access",
-		times(w.emu.Calls(componentToken)), times(w.emu.Calls(authorizerToken)))
-	w.say("    tokens came with the authorisations); every other call reused the cached ones.")
+	w.say("    Tokens were fetched only when needed: api_component_token %s, the card api_ticket %s,",
+		times(w.emu.Calls(componentToken)), times(w.emu.Calls(cardTicket)))
+	w.say("    api_authorizer_token %s (the access tokens came with the authorisations).", times(w.emu.Calls(authorizerToken)))
 }
 
 func (w *walk) say(format string, args ...any) {
