@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wxopen-go/wxopen/authorizer"
@@ -79,6 +80,12 @@ type Client struct {
 	compTokens  *tokenstore.Manager
 	compSource  *tokenstore.Source
 	authzTokens *tokenstore.Manager
+
+	// unsaved holds, by authorizer appid, a rotated refresh token that WeChat issued but the
+	// credential store refused to write. WeChat may already have retired the previous one, so this
+	// copy is the only way back short of a new authorisation: it is written before anything else on
+	// the next refresh of that appid.
+	unsaved sync.Map
 
 	now func() time.Time
 }

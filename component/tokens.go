@@ -29,6 +29,7 @@ func (c *Client) storeAuthorization(ctx context.Context, a *Authorization) error
 	if err := c.creds.Set(ctx, c.authorizerKey(appID, "refresh_token"), tokenstore.Token{Value: a.RefreshToken}); err != nil {
 		return fmt.Errorf("component: store refresh token of %s: %w", appID, err)
 	}
+	c.unsaved.Delete(appID) // a new authorisation supersedes any rotated token not yet saved
 	rec, err := json.Marshal(AuthorizationRecord{AuthorizerAppID: appID, FuncScopes: a.FuncScopes(), UpdatedAt: c.now().UTC()})
 	if err != nil {
 		return fmt.Errorf("component: encode authorisation record of %s: %w", appID, err)
@@ -76,6 +77,7 @@ func (c *Client) SetRefreshToken(ctx context.Context, appID, refreshToken string
 	if err := c.creds.Set(ctx, c.authorizerKey(appID, "refresh_token"), tokenstore.Token{Value: refreshToken}); err != nil {
 		return fmt.Errorf("component: store refresh token of %s: %w", appID, err)
 	}
+	c.unsaved.Delete(appID)
 	return nil
 }
 
@@ -87,6 +89,7 @@ func (c *Client) ForgetAuthorizer(ctx context.Context, appID string) error {
 		return wxerr.Invalid("authorizer_appid", "required")
 	}
 	ctx = withReason(ctx, "manual:forget_authorizer")
+	c.unsaved.Delete(appID)
 	var errs []error
 	if err := c.authzTokens.Delete(ctx, c.authorizerKey(appID, "access_token")); err != nil {
 		errs = append(errs, fmt.Errorf("component: delete access token of %s: %w", appID, err))
@@ -126,6 +129,15 @@ func (c *Client) fetchAuthorizerToken(ctx context.Context, key string) (tokensto
 		return tokenstore.Token{}, wxerr.Invalid("authorizer_appid", "required")
 	}
 	rtKey := c.authorizerKey(appID, "refresh_token")
+	if v, ok := c.unsaved.Load(appID); ok {
+		// A rotation whose write failed earlier: make it durable first, or stop here (WeChat may have
+		// retired the stored token; the unsaved one is kept for the next attempt).
+		pending := v.(string)
+		if err := c.creds.Set(tokenstore.WithReason(ctx, "api_authorizer_token:retry_store"), rtKey, tokenstore.Token{Value: pending}); err != nil {
+			return tokenstore.Token{}, fmt.Errorf("component: store rotated refresh token of %s (kept in memory until the store accepts it): %w", appID, err)
+		}
+		c.unsaved.CompareAndDelete(appID, pending)
+	}
 	rt, err := c.creds.Get(ctx, rtKey)
 	if errors.Is(err, tokenstore.ErrNotFound) || (err == nil && rt.IsZero()) {
 		return tokenstore.Token{}, fmt.Errorf("authorizer %s: %w", appID, wxerr.ErrNotAuthorized)
@@ -156,8 +168,11 @@ func (c *Client) fetchAuthorizerToken(ctx context.Context, key string) (tokensto
 	if out.RefreshToken != "" && out.RefreshToken != rt.Value {
 		// WeChat rotated the refresh token: it is authoritative from now on, so it must be durable
 		// before anything uses the access token that came with it.
+		// If the write fails, the caller gets the error (never the access token), and the new refresh
+		// token is kept in memory and written first on the next attempt.
 		if err := c.creds.Set(tokenstore.WithReason(ctx, "api_authorizer_token"), rtKey, tokenstore.Token{Value: out.RefreshToken}); err != nil {
-			return tokenstore.Token{}, fmt.Errorf("component: store rotated refresh token of %s: %w", appID, err)
+			c.unsaved.Store(appID, out.RefreshToken)
+			return tokenstore.Token{}, fmt.Errorf("component: store rotated refresh token of %s (kept in memory until the store accepts it): %w", appID, err)
 		}
 	}
 	return tokenstore.Token{Value: out.AccessToken, ExpiresAt: c.expiresAt(out.ExpiresIn)}, nil

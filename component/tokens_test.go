@@ -163,12 +163,22 @@ func TestRotationStoreFailureKeepsOldRefreshToken(t *testing.T) {
 	_, gerr = get(t, e.tokens, authKey("wxA", "access_token"))
 	assert.ErrorIs(t, gerr, tokenstore.ErrNotFound)
 
-	// Once the store recovers, the next call refreshes again and stores the rotation.
+	// While the store still refuses writes, nothing is sent to WeChat: the rotated token WeChat gave
+	// must be saved first.
+	_, err = e.c.AuthorizerToken(context.Background(), "wxA")
+	require.ErrorIs(t, err, errStore)
+	assert.Contains(t, err.Error(), "kept in memory")
+	assert.Len(t, r.list(), 1)
+
+	// Once the store recovers, the rotated token WeChat issued (which may be the only one it still
+	// honours) is written first and used for the refresh: no re-authorisation needed.
 	creds.failSet = nil
 	tok, err = e.c.AuthorizerToken(context.Background(), "wxA")
 	require.NoError(t, err)
 	assert.Equal(t, "SECRET-AT-NEW", tok.Value)
-	assert.Len(t, r.list(), 2)
+	calls := r.list()
+	require.Len(t, calls, 2)
+	assert.Equal(t, "SECRET-RT-NEW", calls[1].Body["authorizer_refresh_token"], "the unsaved rotation is used, not the stale stored token")
 	rt, _ = get(t, creds, authKey("wxA", "refresh_token"))
 	assert.Equal(t, "SECRET-RT-NEW", rt.Value)
 }
