@@ -106,7 +106,7 @@ func loadConfig(args []string, getenv func(string) string, output io.Writer) (co
 	fs := flag.NewFlagSet("platform", flag.ContinueOnError)
 	fs.SetOutput(output)
 	qrcode := fs.String("qrcode", filepath.Join(os.TempDir(), "wxopen-experience-qrcode.jpg"),
-		"where the emulator walk-through saves the mini program's experience QR code (JPEG)")
+		"save the walk-through's experience QR code (a JPEG) to `PATH`")
 	fs.Usage = func() {
 		fmt.Fprint(output, `Usage: go run ./examples/platform [-qrcode PATH]
 

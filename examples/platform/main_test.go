@@ -336,11 +336,16 @@ func TestServeRealMode(t *testing.T) {
 	waitFor(t, out, "merchant authorised the platform; tokens stored")
 	assert.Contains(t, out.String(), "appid="+merchant)
 
+	// The regular ticket pushes go on; the URL was printed once.
+	_, err = emu.PushVerifyTicket(ctx)
+	require.NoError(t, err)
+
 	// Back from WeChat.
 	resp, err = http.Get(base + authorizedPath + "?auth_code=x&expires_in=600")
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, 1, strings.Count(out.String(), "PC authorisation URL"))
 
 	// SIGINT or SIGTERM cancel the context: a graceful stop, and run returns nil.
 	cancel()

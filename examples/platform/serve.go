@@ -48,12 +48,15 @@ func serve(ctx context.Context, out io.Writer, cfg realConfig) error {
 
 	// The handlers store tickets and exchange authorisation codes themselves; the callbacks only log.
 	tickets := make(chan struct{}, 1)
+	ticketStored := func() {
+		select {
+		case tickets <- struct{}{}:
+		default: // one signal is enough
+		}
+	}
 	mux, err := pushRoutes(p, component.HandlerConfig{
 		OnVerifyTicket: func(context.Context, *component.VerifyTicketEvent) error {
-			select {
-			case tickets <- struct{}{}:
-			default: // one signal is enough
-			}
+			ticketStored()
 			return nil
 		},
 		OnAuthorized: func(_ context.Context, ev *component.AuthorizedEvent) error {
@@ -116,11 +119,12 @@ func serve(ctx context.Context, out io.Writer, cfg realConfig) error {
 	fmt.Fprintf(out, "  message and event URL            %s%s\n", cfg.PublicURL, messageURLPath)
 	fmt.Fprintf(out, "  authorisation initiation domain  %s\n", host)
 	fmt.Fprintf(out, "Merchants authorise the platform from %s%s.\n", cfg.PublicURL, startPath)
+	fmt.Fprintln(out, "Credentials are kept in memory: a restart loses the verify ticket and every merchant's refresh token.")
 
 	// A ticket kept by a durable credential store from an earlier run works at once. Otherwise ask
 	// WeChat to push one now rather than wait up to 10 minutes for the regular push.
 	if _, err := p.Component().VerifyTicket(ctx); err == nil {
-		tickets <- struct{}{}
+		ticketStored()
 	} else {
 		fmt.Fprintln(out, "Waiting for WeChat's component_verify_ticket: WeChat pushes one every 10 minutes; asking for one now.")
 		if err := p.Component().StartPushTicket(ctx); err != nil {
@@ -128,15 +132,16 @@ func serve(ctx context.Context, out io.Writer, cfg realConfig) error {
 		}
 	}
 
+	waiting := (<-chan struct{})(tickets) // nil once the URL is printed
 	for {
 		select {
-		case <-tickets:
-			tickets = nil // print the URL once
+		case <-waiting:
 			u, expires, err := authURL(ctx, p, redirect)
 			if err != nil {
-				log.Warn("cannot build the authorisation URL", "error", err)
+				log.Warn("cannot build the authorisation URL; trying again at the next ticket", "error", err)
 				continue
 			}
+			waiting = nil
 			fmt.Fprintf(out, "Verify ticket stored. PC authorisation URL (valid until %s; open it from a page of %s):\n  %s\n",
 				expires.Format(clock), host, u)
 		case err := <-served:
