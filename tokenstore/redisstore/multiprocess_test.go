@@ -161,9 +161,6 @@ func TestMultiProcessColdStart(t *testing.T) {
 	dctx, cancel := context.WithTimeout(ctx, mpDeadline)
 	defer cancel()
 	children := make([]*mpProc, mpProcesses)
-	for i := range children {
-		children[i] = mpStart(t, dctx, i, env)
-	}
 	t.Cleanup(func() { // a failed test never leaves a child behind
 		cancel()
 		for _, c := range children {
@@ -172,13 +169,16 @@ func TestMultiProcessColdStart(t *testing.T) {
 			}
 		}
 	})
+	for i := range children {
+		children[i] = mpStart(t, dctx, i, env)
+	}
 	for _, c := range children {
 		select {
 		case <-c.ready:
 		case <-c.done:
 			t.Fatalf("child %d ended before it was ready: %v\n%s", c.id, c.wait(), c.output())
 		case <-dctx.Done():
-			t.Fatalf("child %d not ready within %s; killed", c.id, mpDeadline)
+			t.Fatalf("child %d not ready within %s; killed (%v)\n%s", c.id, mpDeadline, c.wait(), c.output())
 		}
 	}
 	// Release: every child waits for the same instant, then opens its barrier of 50 goroutines.
@@ -192,9 +192,10 @@ func TestMultiProcessColdStart(t *testing.T) {
 		select {
 		case <-c.done:
 		case <-dctx.Done():
-			t.Fatalf("child %d did not finish within %s; killed\n%s", c.id, mpDeadline, c.output())
+			t.Fatalf("child %d did not finish within %s; killed (%v)\n%s", c.id, mpDeadline, c.wait(), c.output())
 		}
-		require.NoError(t, c.wait(), "child %d\n%s", c.id, c.output())
+		err := c.wait()
+		require.NoError(t, err, "child %d\n%s", c.id, c.output())
 	}
 
 	late := make([]string, len(children))
@@ -397,7 +398,7 @@ func (c *mpProc) wait() error {
 	return c.waitErr
 }
 
-// output is what the child wrote besides its reports; call it after wait or done.
+// output is what the child wrote besides its reports; call it only after wait.
 func (c *mpProc) output() string {
 	return "--- stdout:\n" + c.other.String() + "--- stderr:\n" + c.stderr.String()
 }
