@@ -239,7 +239,11 @@ func (s *Source) refresh(ctx context.Context) (Token, error) {
 	if old != nil && !old.due.Load() && (old.refreshAt.IsZero() || now.Before(old.refreshAt)) {
 		return old.tok, nil // refreshed by the flight that just ended
 	}
-	tok, err := s.fromStore(ctx, now)
+	var due string // the value that fell due here, which the Store may still hold
+	if old != nil {
+		due = old.tok.Value
+	}
+	tok, err := s.fromStore(ctx, due)
 	if err == nil {
 		return tok, nil
 	}
@@ -250,7 +254,7 @@ func (s *Source) refresh(ctx context.Context) (Token, error) {
 		return Token{}, fmt.Errorf("tokenstore: %s: %w", s.key, ErrNotFound)
 	}
 	if s.m.locker != nil {
-		release, tok, err := s.lock(ctx)
+		release, tok, err := s.lock(ctx, due)
 		if err != nil {
 			return s.fallback(old, now, err)
 		}
@@ -274,8 +278,9 @@ func (s *Source) refresh(ctx context.Context) (Token, error) {
 }
 
 // fromStore serves a fresh token from the Store, installing it locally; ErrNotFound when the Store has
-// none that is fresh.
-func (s *Source) fromStore(ctx context.Context, _ time.Time) (Token, error) {
+// none that is fresh. A token whose value is reject — the one that just fell due here — is not fresh
+// whatever its expiry says: it is due, and only a token another process stored in its place is taken.
+func (s *Source) fromStore(ctx context.Context, reject string) (Token, error) {
 	tok, err := s.m.store.Get(ctx, s.key)
 	now := s.m.clock() // after the read, which may have been slow
 	if err != nil {
@@ -284,7 +289,7 @@ func (s *Source) fromStore(ctx context.Context, _ time.Time) (Token, error) {
 		}
 		return Token{}, fmt.Errorf("tokenstore: read %s: %w", s.key, err)
 	}
-	if !s.fresh(tok, now) {
+	if !s.fresh(tok, now) || (reject != "" && tok.Value == reject) {
 		return Token{}, ErrNotFound
 	}
 	s.install(s.newCached(tok, now))
@@ -293,7 +298,7 @@ func (s *Source) fromStore(ctx context.Context, _ time.Time) (Token, error) {
 
 // lock takes the distributed lock, or waits, with backoff, for the holder's token to reach the Store.
 // It returns a release function when this process must fetch, or the token another process stored.
-func (s *Source) lock(ctx context.Context) (func(context.Context) error, Token, error) {
+func (s *Source) lock(ctx context.Context, due string) (func(context.Context) error, Token, error) {
 	deadline := time.Now().Add(s.m.lockWait)
 	backoff := 10 * time.Millisecond
 	lockKey := s.key + ":lock"
@@ -301,7 +306,7 @@ func (s *Source) lock(ctx context.Context) (func(context.Context) error, Token, 
 		release, err := s.m.locker.TryLock(ctx, lockKey, s.m.lockLease)
 		if err == nil {
 			// The previous holder may have stored a token just before releasing.
-			if tok, err := s.fromStore(ctx, s.m.clock()); err == nil {
+			if tok, err := s.fromStore(ctx, due); err == nil {
 				release(context.WithoutCancel(ctx))
 				return nil, tok, nil
 			}
@@ -323,7 +328,7 @@ func (s *Source) lock(ctx context.Context) (func(context.Context) error, Token, 
 		if backoff < 200*time.Millisecond {
 			backoff *= 2
 		}
-		if tok, err := s.fromStore(ctx, s.m.clock()); err == nil {
+		if tok, err := s.fromStore(ctx, due); err == nil {
 			return nil, tok, nil
 		} else if !errors.Is(err, ErrNotFound) {
 			return nil, Token{}, err

@@ -413,3 +413,23 @@ func TestSetAndDelete(t *testing.T) {
 	assert.Equal(t, "k-tok-1", tok.Value)
 
 }
+
+func TestDueTokenIsNotReacceptedFromStore(t *testing.T) {
+	// The token falls due inside the jitter window (between margin+jitter and margin before expiry).
+	// The Store still holds that same token, which by the margin alone looks fresh: it must not be
+	// installed again, or the refresh slips to half the remaining life.
+	start := time.Now() // MemoryStore drops entries by the real clock
+	clk := &fakeClock{t: start}
+	f := &seqFetcher{life: 2 * time.Hour, now: clk.Now}
+	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch, tokenstore.WithClock(clk.Now),
+		tokenstore.WithMargin(5*time.Minute), tokenstore.WithJitter(time.Minute))
+	ctx := context.Background()
+	first, err := m.Token(ctx, "k")
+	require.NoError(t, err)
+
+	clk.Advance(2*time.Hour - 5*time.Minute - time.Nanosecond) // due whatever the jitter drew, not yet at the bare margin
+	tok, err := m.Token(ctx, "k")
+	require.NoError(t, err)
+	assert.NotEqual(t, first.Value, tok.Value, "refreshed at margin+jitter, not later")
+	assert.Equal(t, int64(2), f.n.Load())
+}
