@@ -14,6 +14,7 @@ import (
 // query parser. Because the value is base64, which never contains '%' or ' ', a value that still
 // carries %XX escapes is decoded once more, and spaces (a '+' that a query parser read as a space) are
 // turned back into '+'; a raw value passes unchanged.
+//
 // WeChat: POST /card/code/decrypt
 func (c *Client) DecryptCode(ctx context.Context, encryptCode string) (string, error) {
 	enc, err := NormalizeEncryptCode(encryptCode)
@@ -84,6 +85,7 @@ type ActivateRequest struct {
 }
 
 // Activate activates the member card with code, giving it a membership number and initial values.
+//
 // WeChat: POST /card/membercard/activate
 func (c *Client) Activate(ctx context.Context, req ActivateRequest) error {
 	if req.MembershipNumber == "" {
@@ -235,6 +237,7 @@ func (f *ActivateUserForm) Validate() error {
 
 // SetActivateUserForm sets the activation form of a card (used by wx_activate and the activation
 // plugin). The plugin works only with codes WeChat generates (UseCustomCode false).
+//
 // WeChat: POST /card/membercard/activateuserform/set
 func (c *Client) SetActivateUserForm(ctx context.Context, form ActivateUserForm) error {
 	if err := form.Validate(); err != nil {
@@ -274,6 +277,7 @@ type ActivatePlugin struct {
 // ActivateURL asks WeChat for the activation URL of cardID and parses it into the activation plugin's
 // parameters. outerStr is a channel tag returned in the activation events ("" for none). The plugin
 // works only with cards whose codes WeChat generates (UseCustomCode false).
+//
 // WeChat: POST /card/membercard/activate/geturl
 func (c *Client) ActivateURL(ctx context.Context, cardID, outerStr string) (*ActivatePlugin, error) {
 	if cardID == "" {
@@ -368,6 +372,7 @@ func (i *UserFormInfo) Common(id FormFieldID) string {
 // ActivateTempInfo returns what the member submitted in the activation form, for the activate_ticket
 // found in the query of the page WeChat opens after the submission (pass it decoded, as a query parser
 // returns it). Call Activate afterwards with your membership number.
+//
 // WeChat: POST /card/membercard/activatetempinfo/get
 func (c *Client) ActivateTempInfo(ctx context.Context, activateTicket string) (*UserFormInfo, error) {
 	if activateTicket == "" {

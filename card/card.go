@@ -24,6 +24,7 @@ type createCard struct {
 // Create creates a membership card under the official account and returns its card_id. The card is
 // validated first (required fields, enums, text limits, date_info consistency). The card goes through
 // WeChat's review before users can receive it. Create is never retried automatically.
+//
 // WeChat: POST /card/create
 func (c *Client) Create(ctx context.Context, card *MemberCard) (string, error) {
 	if err := card.Validate(); err != nil {
@@ -47,6 +48,7 @@ func (c *Client) Create(ctx context.Context, card *MemberCard) (string, error) {
 
 // Get returns the membership card cardID, including its BaseInfo.ID and BaseInfo.Status
 // (e.g. CARD_STATUS_VERIFY_OK). A card of another type is an error.
+//
 // WeChat: POST /card/get
 func (c *Client) Get(ctx context.Context, cardID string) (*MemberCard, error) {
 	if cardID == "" {
@@ -151,6 +153,7 @@ func (u *MemberCardUpdate) Validate() error {
 
 // Update changes the membership card cardID. sendCheck reports whether the change sends the card
 // through WeChat's review again. Update is never retried automatically.
+//
 // WeChat: POST /card/update
 func (c *Client) Update(ctx context.Context, cardID string, update *MemberCardUpdate) (sendCheck bool, err error) {
 	if cardID == "" {

@@ -42,6 +42,7 @@ var (
 
 // APITicket returns the account's card api_ticket (type wx_card), from the shared cache; it is fetched
 // only when missing or due for refresh.
+//
 // WeChat: GET /cgi-bin/ticket/getticket?type=wx_card
 func (c *Client) APITicket(ctx context.Context) (string, error) {
 	if c.ticket == nil {

@@ -35,6 +35,7 @@ type MemberInfo struct {
 
 // MemberInfo returns the member holding the card code of cardID: membership number, bonus, balance,
 // form answers, state.
+//
 // WeChat: POST /card/membercard/userinfo/get
 func (c *Client) MemberInfo(ctx context.Context, cardID, code string) (*MemberInfo, error) {
 	if cardID == "" {
@@ -84,6 +85,7 @@ type UpdateMemberResult struct {
 
 // UpdateMember changes a member's bonus, balance or custom field values. It is never retried
 // automatically (AddBonus and AddBalance are not idempotent).
+//
 // WeChat: POST /card/membercard/updateuser
 func (c *Client) UpdateMember(ctx context.Context, req UpdateMemberRequest) (*UpdateMemberResult, error) {
 	if req.Code == "" {

@@ -50,6 +50,7 @@ func NewTickets(store tokenstore.Store, client func(appID string) *authorizer.Cl
 }
 
 // Ticket returns the current api_ticket of the official account appID, fetching it if needed.
+//
 // WeChat: GET /cgi-bin/ticket/getticket?type=wx_card
 func (t *Tickets) Ticket(ctx context.Context, appID string) (tokenstore.Token, error) {
 	if t == nil || t.client == nil {

@@ -46,6 +46,7 @@ type PreAuthCode struct {
 }
 
 // PreAuthCode obtains a pre-authorisation code for AuthURL or MobileAuthURL.
+//
 // WeChat: POST /cgi-bin/component/api_create_preauthcode
 func (c *Client) PreAuthCode(ctx context.Context) (*PreAuthCode, error) {
 	var out struct {
@@ -204,6 +205,7 @@ func funcScopes(fi []FuncInfo) []int {
 // in the credential store and the access token in the token store. On a storage error it returns the
 // error together with the Authorization, so that the caller can still keep the refresh token elsewhere
 // (WeChat has already consumed the code).
+//
 // WeChat: POST /cgi-bin/component/api_query_auth
 func (c *Client) QueryAuth(ctx context.Context, code string) (*Authorization, error) {
 	if code == "" {

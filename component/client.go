@@ -220,6 +220,7 @@ func (c *Client) storeVerifyTicket(ctx context.Context, ticket string, expires t
 
 // StartPushTicket asks WeChat to push a component_verify_ticket to the authorisation event URL now,
 // for a platform that lost its ticket. The ticket arrives through Handler.
+//
 // WeChat: POST /cgi-bin/component/api_start_push_ticket
 func (c *Client) StartPushTicket(ctx context.Context) error {
 	return c.caller.Do(ctx, &wxhttp.Request{
@@ -234,6 +235,7 @@ func (c *Client) StartPushTicket(ctx context.Context) error {
 // ComponentToken returns the component_access_token, fetching it with the stored verify ticket when
 // it is missing or due. Without a stored ticket the error wraps wxerr.ErrNoVerifyTicket and no request
 // is sent; 61004/61005/61006 answers are *wxerr.APIError with an operator hint.
+//
 // WeChat: POST /cgi-bin/component/api_component_token
 func (c *Client) ComponentToken(ctx context.Context) (tokenstore.Token, error) {
 	return c.compSource.Token(ctx)
@@ -291,6 +293,7 @@ func (c *Client) componentCall(ctx context.Context, req *wxhttp.Request, param s
 
 // ClearQuota resets the platform's own API call counters after a 45009 (the number of resets per
 // month is limited).
+//
 // WeChat: POST /cgi-bin/component/clear_quota
 func (c *Client) ClearQuota(ctx context.Context) error {
 	return c.componentCall(ctx, &wxhttp.Request{

@@ -152,6 +152,7 @@ func firstBool(a, b *bool) bool {
 }
 
 // AuthorizerInfo returns the details of the account appID that authorised the platform.
+//
 // WeChat: POST /cgi-bin/component/api_get_authorizer_info
 func (c *Client) AuthorizerInfo(ctx context.Context, appID string) (*AuthorizerInfo, error) {
 	if appID == "" {
@@ -229,6 +230,7 @@ func validOptionValue(name OptionName, value string) (bool, string) {
 }
 
 // AuthorizerOption returns the value of option name of the account appID.
+//
 // WeChat: POST /cgi-bin/component/api_get_authorizer_option
 func (c *Client) AuthorizerOption(ctx context.Context, appID string, name OptionName) (string, error) {
 	if appID == "" {
@@ -255,6 +257,7 @@ func (c *Client) AuthorizerOption(ctx context.Context, appID string, name Option
 
 // SetAuthorizerOption sets option name of the account appID to value ("0", "1"…; see the Option
 // constants, whose values are checked before sending).
+//
 // WeChat: POST /cgi-bin/component/api_set_authorizer_option
 func (c *Client) SetAuthorizerOption(ctx context.Context, appID string, name OptionName, value string) error {
 	if appID == "" {
@@ -308,6 +311,7 @@ func (it AuthorizerListItem) Format(f fmt.State, _ rune) { _, _ = io.WriteString
 
 // ListAuthorizers returns one page of the accounts that authorised the platform: count (1 to
 // MaxListCount) items from offset (0 or more).
+//
 // WeChat: POST /cgi-bin/component/api_get_authorizer_list
 func (c *Client) ListAuthorizers(ctx context.Context, offset, count int) (*AuthorizerList, error) {
 	if offset < 0 {
@@ -345,6 +349,7 @@ func (c *Client) ListAuthorizers(ctx context.Context, offset, count int) (*Autho
 
 // AllAuthorizers walks every page of ListAuthorizers (MaxListCount per request) and yields each
 // authorizer. An error is yielded once, with a zero item, and ends the walk.
+//
 // WeChat: POST /cgi-bin/component/api_get_authorizer_list
 func (c *Client) AllAuthorizers(ctx context.Context) iter.Seq2[AuthorizerListItem, error] {
 	return func(yield func(AuthorizerListItem, error) bool) {
@@ -371,6 +376,7 @@ func (c *Client) AllAuthorizers(ctx context.Context) iter.Seq2[AuthorizerListIte
 // RestoreRefreshTokens walks AllAuthorizers and stores, for every account, the refresh token WeChat
 // lists when it differs from the stored one: the way back after a credential store was lost. It
 // returns how many refresh tokens it wrote.
+//
 // WeChat: POST /cgi-bin/component/api_get_authorizer_list
 func (c *Client) RestoreRefreshTokens(ctx context.Context) (int, error) {
 	ctx = withReason(ctx, "api_get_authorizer_list")

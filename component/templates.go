@@ -74,6 +74,7 @@ func unixTime(s int64) time.Time {
 }
 
 // TemplateDrafts lists the platform's code drafts.
+//
 // WeChat: GET /wxa/gettemplatedraftlist
 func (c *Client) TemplateDrafts(ctx context.Context) ([]TemplateDraft, error) {
 	var out struct {
@@ -94,6 +95,7 @@ func (c *Client) TemplateDrafts(ctx context.Context) ([]TemplateDraft, error) {
 }
 
 // Templates lists the platform's code templates of type t, or of every type for AnyTemplateType.
+//
 // WeChat: GET /wxa/gettemplatelist
 func (c *Client) Templates(ctx context.Context, t TemplateType) ([]Template, error) {
 	var q url.Values
@@ -125,6 +127,7 @@ func (c *Client) Templates(ctx context.Context, t TemplateType) ([]Template, err
 
 // AddToTemplate turns the draft draftID into a template of type t (TemplateNormal or
 // TemplateStandard). 85064: draft not found; 85065: template library full.
+//
 // WeChat: POST /wxa/addtotemplate
 func (c *Client) AddToTemplate(ctx context.Context, draftID int64, t TemplateType) error {
 	if draftID < 0 {
@@ -140,6 +143,7 @@ func (c *Client) AddToTemplate(ctx context.Context, draftID int64, t TemplateTyp
 }
 
 // DeleteTemplate deletes template templateID from the library. 85064: template not found.
+//
 // WeChat: POST /wxa/deletetemplate
 func (c *Client) DeleteTemplate(ctx context.Context, templateID int64) error {
 	if templateID < 0 {

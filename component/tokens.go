@@ -113,6 +113,7 @@ func (c *Client) AuthorizerTokenSource(appID string) *tokenstore.Source {
 // stored refresh token the error wraps wxerr.ErrNotAuthorized; a refresh token WeChat no longer
 // accepts is a *wxerr.APIError matching wxerr.ErrRefreshTokenInvalid (61023: the merchant must
 // authorise again).
+//
 // WeChat: POST /cgi-bin/component/api_authorizer_token
 func (c *Client) AuthorizerToken(ctx context.Context, appID string) (tokenstore.Token, error) {
 	if appID == "" {
