@@ -38,7 +38,8 @@ func (s Session) LogValue() slog.Value {
 
 // Login exchanges a login code from wx.login for the user's session, through the platform (the
 // component access token is sent on the mini program's behalf). A code works once: 40029 means it is
-// invalid or used; 61003 that the mini program has not authorised the platform.
+// invalid, 40163 (wxerr.CodeCodeUsed) that it was already used, 61003 that the mini program has not
+// authorised the platform.
 //
 // WeChat: GET /sns/component/jscode2session
 func (c *Client) Login(ctx context.Context, jsCode string) (*Session, error) {

@@ -11,6 +11,7 @@ const (
 	CodeInvalidAppID               Code = 40013
 	CodeInvalidAccessToken         Code = 40014
 	CodeInvalidCode                Code = 40029 // invalid js_code
+	CodeCodeUsed                   Code = 40163 // the js_code or OAuth code was already used (not in the API digest; WeChat's OAuth code)
 	CodeInvalidAppSecret           Code = 40125
 	CodeIPNotWhitelisted           Code = 40164
 	CodeAccessTokenMissing         Code = 41001

@@ -599,7 +599,7 @@ func (s *Server) componentJSCode2Session(c *call) (any, error) {
 	case lc == nil || lc.user.appID != appID || !c.now.Before(lc.expires):
 		return nil, apiErr(wxerr.CodeInvalidCode, "")
 	case lc.used:
-		return nil, apiErr(codeLoginCodeUsed, "")
+		return nil, apiErr(wxerr.CodeCodeUsed, "")
 	}
 	lc.used = true
 	key := newSessionKey()
@@ -610,6 +610,3 @@ func (s *Server) componentJSCode2Session(c *call) (any, error) {
 		UnionID    string `json:"unionid,omitempty"`
 	}{lc.user.openID, key, s.unionIDs[lc.user]}, nil
 }
-
-// codeLoginCodeUsed is WeChat's answer to a js_code used twice.
-const codeLoginCodeUsed wxerr.Code = 40163

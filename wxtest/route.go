@@ -181,7 +181,7 @@ var errMsgs = map[wxerr.Code]string{
 	wxerr.CodeInvalidAppID:               "invalid appid",
 	wxerr.CodeInvalidAccessToken:         "invalid access_token",
 	wxerr.CodeInvalidCode:                "invalid code",
-	codeLoginCodeUsed:                    "code been used",
+	wxerr.CodeCodeUsed:                   "code been used",
 	40002:                                "invalid grant_type",
 	wxerr.CodeInvalidParams:              "invalid args",
 	wxerr.CodeInvalidAppSecret:           "invalid appsecret",
