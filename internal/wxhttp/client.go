@@ -298,21 +298,14 @@ func (c *Client) attempt(ctx context.Context, req *Request, attempt int, token s
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	r := c.rc.R().SetContext(actx).SetDoNotParseResponse(true)
-	q := req.Query
-	if req.Token != nil {
-		param := req.TokenParam
-		if param == "" {
-			param = "access_token"
-		}
-		q = cloneWith(q, param, token)
-	}
-	if len(q) > 0 {
-		r.SetQueryParamsFromValues(q)
+	target := c.base + req.Path
+	if qs := encodeQuery(req, token); qs != "" {
+		target += "?" + qs
 	}
 	if payload != nil {
 		r.SetHeader("Content-Type", ctype).SetBody(payload)
 	}
-	resp, err := r.Execute(req.Method, c.base+req.Path)
+	resp, err := r.Execute(req.Method, target)
 	if err != nil {
 		return nil, "", 0, fmt.Errorf("wxopen: %s: %w", op, redactErr(err))
 	}
@@ -351,38 +344,21 @@ func looksJSON(ctype string, body []byte) bool {
 	return len(b) > 0 && b[0] == '{' && ctype == ""
 }
 
-// errBody is the errcode/errmsg pair every WeChat answer may carry.
-type errBody struct {
-	ErrCode *int   `json:"errcode"`
-	ErrMsg  string `json:"errmsg"`
-}
-
-// checkErrcode is the one decode path for WeChat's errors: an absent or zero errcode is success.
-func checkErrcode(op string, body []byte) (wxerr.Code, error) {
-	if !bytes.Contains(body, []byte(`"errcode"`)) {
-		if !json.Valid(body) {
-			return 0, fmt.Errorf("wxopen: %s: answer is not JSON (%d bytes)", op, len(body))
-		}
-		return 0, nil
+// encodeQuery is the query string of req with the token added under its parameter name.
+func encodeQuery(req *Request, token string) string {
+	qs := req.Query.Encode()
+	if req.Token == nil {
+		return qs
 	}
-	var eb errBody
-	if err := json.Unmarshal(body, &eb); err != nil {
-		return 0, fmt.Errorf("wxopen: %s: answer is not JSON: %w", op, err)
+	param := req.TokenParam
+	if param == "" {
+		param = "access_token"
 	}
-	if eb.ErrCode == nil || *eb.ErrCode == 0 {
-		return 0, nil
+	tq := url.QueryEscape(param) + "=" + url.QueryEscape(token)
+	if qs == "" {
+		return tq
 	}
-	code := wxerr.Code(*eb.ErrCode)
-	return code, &wxerr.APIError{Code: code, Msg: Redact(eb.ErrMsg), Op: op}
-}
-
-func cloneWith(q url.Values, k, v string) url.Values {
-	out := make(url.Values, len(q)+1)
-	for key, vals := range q {
-		out[key] = vals
-	}
-	out.Set(k, v)
-	return out
+	return qs + "&" + tq
 }
 
 // quietLogger keeps resty from printing: wxopen logs through slog only.

@@ -1,0 +1,118 @@
+package wxhttp
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/wxopen-go/wxopen/wxerr"
+)
+
+// checkErrcode is the one decode path for WeChat's errors: an absent or zero errcode is success.
+// The top-level errcode is read by a small scanner that allocates nothing on success; only a failure
+// (or an answer the scanner cannot vouch for) goes through encoding/json.
+func checkErrcode(op string, body []byte) (wxerr.Code, error) {
+	code, found, ok := scanErrcode(body)
+	if ok && (!found || code == 0) {
+		return 0, nil
+	}
+	var eb struct {
+		ErrCode *int   `json:"errcode"`
+		ErrMsg  string `json:"errmsg"`
+	}
+	if err := json.Unmarshal(body, &eb); err != nil {
+		return 0, fmt.Errorf("wxopen: %s: answer is not JSON: %w", op, err)
+	}
+	if eb.ErrCode == nil || *eb.ErrCode == 0 {
+		return 0, nil
+	}
+	c := wxerr.Code(*eb.ErrCode)
+	return c, &wxerr.APIError{Code: c, Msg: Redact(eb.ErrMsg), Op: op}
+}
+
+// scanErrcode finds the value of the top-level "errcode" key of a JSON object. ok is false when body
+// is not a well-formed object as far as the scanner looks (it is then decoded by encoding/json, which
+// reports the error); nested "errcode" keys (per-item codes of batch answers) are not the call's.
+func scanErrcode(body []byte) (code int, found, ok bool) {
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return 0, false, false
+	}
+	depth := 0
+	expectKey := false
+	for ; i < len(body); i++ {
+		switch c := body[i]; c {
+		case '{':
+			depth++
+			expectKey = depth == 1
+		case '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				if !json.Valid(body) { // keep "not JSON" answers an error, as encoding/json would
+					return 0, false, false
+				}
+				return code, found, true
+			}
+		case ',':
+			expectKey = depth == 1
+		case '"':
+			end := endOfString(body, i+1)
+			if end < 0 {
+				return 0, false, false
+			}
+			if expectKey && depth == 1 {
+				key := body[i+1 : end]
+				expectKey = false
+				if bytes.IndexByte(key, '\\') >= 0 {
+					return 0, false, false // an escaped key may spell errcode: let encoding/json decide
+				}
+				if bytes.Equal(key, []byte("errcode")) {
+					j := skipSpace(body, end+1)
+					if j >= len(body) || body[j] != ':' {
+						return 0, false, false
+					}
+					j = skipSpace(body, j+1)
+					k := j
+					if k < len(body) && body[k] == '-' {
+						k++
+					}
+					for k < len(body) && body[k] >= '0' && body[k] <= '9' {
+						k++
+					}
+					n, err := strconv.Atoi(string(body[j:k])) // no allocation: the conversion does not escape
+					if err != nil || (k < len(body) && (body[k] == '.' || body[k] == 'e' || body[k] == 'E')) {
+						return 0, false, false
+					}
+					code, found = n, true
+					i = k - 1
+					continue
+				}
+			}
+			i = end
+		}
+	}
+	return 0, false, false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// endOfString returns the index of the quote closing the string that starts at i, or -1.
+func endOfString(b []byte, i int) int {
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i
+		}
+	}
+	return -1
+}
