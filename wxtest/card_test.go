@@ -346,3 +346,26 @@ func TestActivateFormRefusals(t *testing.T) {
 		"optional_form": map[string]any{"rich_field_list": []map[string]any{{"type": "FORM_FIELD_TEXT", "name": "x", "values": []string{"a"}}}}}))
 	requireCode(t, 40073, e.call("/card/membercard/activate/geturl", map[string]string{"card_id": "pNOPE"}))
 }
+
+// TestCardGetDuringUpdates reads a card while other requests change it (run with -race): an answer
+// is encoded from the card's state while the emulator's lock is held, never after.
+func TestCardGetDuringUpdates(t *testing.T) {
+	e := newCardEnv(t)
+	id := e.createCard(func(base, _ map[string]any) { base["sku"] = map[string]any{"quantity": 100} })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 50; i++ {
+			_, _ = e.s.AddCard(id, fmt.Sprintf("o%027d", i))
+			body := fmt.Sprintf(`{"card_id":%q,"member_card":{"base_info":{"notice":"须知%d"},"prerogative":"折扣%d"}}`, id, i, i)
+			resp, err := http.Post(e.s.URL+"/card/update?access_token="+e.at, "application/json", strings.NewReader(body))
+			if err == nil {
+				resp.Body.Close()
+			}
+		}
+	}()
+	for i := 0; i < 50; i++ {
+		requireCode(t, 0, e.call("/card/get", map[string]string{"card_id": id}))
+	}
+	<-done
+}

@@ -649,3 +649,28 @@ func TestFastRegistration(t *testing.T) {
 	assert.Empty(t, ev.Fields["appid"])
 	assert.Empty(t, ev.Fields["auth_code"])
 }
+
+// TestAuthorizerInfoDuringDomainChanges reads the mini program's domains through
+// api_get_authorizer_info while modify_domain adds and deletes them (run with -race).
+func TestAuthorizerInfoDuringDomainChanges(t *testing.T) {
+	m := newMPEnv(t)
+	m.s.SetPlatformDomains([]string{"shop.example"}, nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 40; i++ {
+			for _, action := range []string{"add", "delete"} {
+				body := `{"action":"` + action + `","requestdomain":["https://a.shop.example","https://d` + strconv.Itoa(i) + `.shop.example"]}`
+				resp, err := http.Post(m.s.URL+"/wxa/modify_domain?access_token="+m.tok, "application/json", strings.NewReader(body))
+				if err == nil {
+					resp.Body.Close()
+				}
+			}
+		}
+	}()
+	for i := 0; i < 40; i++ {
+		requireCode(t, 0, m.post("/cgi-bin/component/api_get_authorizer_info", m.ct,
+			map[string]string{"component_appid": m.app.AppID, "authorizer_appid": m.appID}))
+	}
+	<-done
+}

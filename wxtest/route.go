@@ -364,7 +364,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	writeValue(w, v)
 }
 
-// run checks the token and runs the handler with s.mu held.
+// run checks the token and runs the handler with s.mu held. A JSON answer is encoded before s.mu
+// is released: handlers may answer with the emulator's own maps and slices.
 func (s *Server) run(rt *route, c *call) (v any, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -374,7 +375,14 @@ func (s *Server) run(rt *route, c *call) (v any, err error) {
 	if !s.useQuota(rt.path, c.now) {
 		return nil, apiErr(wxerr.CodeDailyQuota, "")
 	}
-	return rt.h(c)
+	v, err = rt.h(c)
+	if err != nil {
+		return nil, err
+	}
+	if _, isRaw := v.(rawAnswer); !isRaw {
+		v = rawAnswer{ContentType: jsonContentType, Body: encodeJSON(v)}
+	}
+	return v, nil
 }
 
 // applyFault answers (or drops) the call as f says. It returns true when the call must then be
@@ -445,8 +453,20 @@ func writeValue(w http.ResponseWriter, v any) {
 	writeJSON(w, http.StatusOK, v)
 }
 
+// jsonContentType is the Content-Type of WeChat's JSON answers.
+const jsonContentType = "application/json; encoding=utf-8"
+
 // writeJSON answers v as WeChat does: raw UTF-8, no HTML escaping.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	b := encodeJSON(v)
+	w.Header().Set("Content-Type", jsonContentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// encodeJSON encodes v as WeChat does: raw UTF-8, no HTML escaping.
+func encodeJSON(v any) []byte {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -454,10 +474,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		buf.Reset()
 		fmt.Fprintf(&buf, `{"errcode":-1,"errmsg":"system error"}`)
 	}
-	w.Header().Set("Content-Type", "application/json; encoding=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	return buf.Bytes()
 }
 
 // groupState returns the state of an endpoint group defined in another file, creating it with
