@@ -68,7 +68,7 @@ func TestCreateSendsOptionalFieldsThatAreSet(t *testing.T) {
 	want := `{"card":{"card_type":"MEMBER_CARD","member_card":{
 	"base_info":{"logo_url":"https://mmbiz.qpic.cn/logo.png","brand_name":"海风咖啡","code_type":"CODE_TYPE_QRCODE",
 		"title":"海风会员卡","color":"Color010","notice":"出示会员卡","description":"会员享九折","service_phone":"020-1234",
-		"date_info":{"type":"DATE_TYPE_FIX_TERM","fixed_term":365},"sku":{"quantity":0},"can_share":false,
+		"date_info":{"type":"DATE_TYPE_FIX_TERM","fixed_term":365,"fixed_begin_term":0},"sku":{"quantity":0},"can_share":false,
 		"center_title":"点单","center_app_brand_user_name":"gh_abc@app","center_app_brand_pass":"pages/index"},
 	"prerogative":"九折","wx_activate":true,"supply_bonus":true,"bonus_rule":{"cost_money_unit":100,"increase_bonus":1},
 	"supply_balance":false,"custom_field1":{"name_type":"FIELD_NAME_TYPE_LEVEL","url":"https://example.com/level"},
@@ -314,4 +314,40 @@ func TestDateTypeJSON(t *testing.T) {
 	var d card.DateType
 	require.Error(t, json.Unmarshal([]byte(`{}`), &d))
 	assert.False(t, card.DateType("DATE_TYPE_SOMETIMES").Valid())
+}
+
+// A DATE_TYPE_FIX_TERM card that starts on the day it is received has fixed_begin_term 0, and WeChat's
+// card/create documents 0 as the value to send for that ("领取后当天生效填写0"): the 0 must reach the body,
+// not vanish under omitempty. The other date types never carry the fixed_* fields.
+func TestDateInfoSendsFixedBeginTermZeroForFixTerm(t *testing.T) {
+	for _, tc := range []struct {
+		in   card.DateInfo
+		want string
+	}{
+		{card.DateInfo{Type: card.DateFixTerm, FixedTerm: 30}, `{"type":"DATE_TYPE_FIX_TERM","fixed_term":30,"fixed_begin_term":0}`},
+		{card.DateInfo{Type: card.DateFixTerm, FixedTerm: 30, FixedBeginTerm: 2}, `{"type":"DATE_TYPE_FIX_TERM","fixed_term":30,"fixed_begin_term":2}`},
+		{card.DateInfo{Type: card.DatePermanent}, `{"type":"DATE_TYPE_PERMANENT"}`},
+		{card.DateInfo{Type: card.DateFixTimeRange, BeginTimestamp: 1, EndTimestamp: 2}, `{"type":"DATE_TYPE_FIX_TIME_RANGE","begin_timestamp":1,"end_timestamp":2}`},
+	} {
+		b, err := json.Marshal(tc.in)
+		require.NoError(t, err)
+		assert.JSONEq(t, tc.want, string(b))
+		p, err := json.Marshal(&tc.in)
+		require.NoError(t, err)
+		assert.JSONEq(t, tc.want, string(p), "through a pointer (BaseInfoUpdate.DateInfo)")
+		var back card.DateInfo
+		require.NoError(t, json.Unmarshal(b, &back))
+		assert.Equal(t, tc.in, back)
+	}
+
+	e := setup(t)
+	mc := validCard()
+	mc.BaseInfo.DateInfo = card.DateInfo{Type: card.DateFixTerm, FixedTerm: 365}
+	want := strings.Replace(validCardJSON, `"date_info":{"type":"DATE_TYPE_PERMANENT"}`,
+		`"date_info":{"type":"DATE_TYPE_FIX_TERM","fixed_term":365,"fixed_begin_term":0}`, 1)
+	require.NotEqual(t, validCardJSON, want)
+	n := e.expectPOST(t, "/card/create", want, `{"errcode":0,"errmsg":"ok","card_id":"pNEW"}`)
+	_, err := e.card(oaAppID).Create(context.Background(), mc)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, n.Load())
 }

@@ -175,6 +175,19 @@ type DateInfo struct {
 	FixedBeginTerm int `json:"fixed_begin_term,omitempty"`
 }
 
+// MarshalJSON sends fixed_begin_term for a DateFixTerm card even when it is 0 (WeChat's value for
+// "valid from the day of receipt"); the other date types leave the fixed_* fields out.
+func (d DateInfo) MarshalJSON() ([]byte, error) {
+	type plain DateInfo
+	if d.Type != DateFixTerm {
+		return json.Marshal(plain(d))
+	}
+	return json.Marshal(struct {
+		plain
+		FixedBeginTerm int `json:"fixed_begin_term"`
+	}{plain(d), d.FixedBeginTerm})
+}
+
 // Sku is a card's stock (base_info.sku).
 type Sku struct {
 	// Quantity is the stock; 0 is allowed for member cards. Always sent.
