@@ -906,30 +906,37 @@ func (s *Server) mpModifyDomain(c *call) (any, error) {
 		}
 		sent[l.key] = good
 	}
+	// Compute every new list first: a refused call changes none.
 	changed := false
-	for _, l := range all {
+	next := make([][]string, len(all))
+	for i, l := range all {
 		entries := sent[l.key]
+		cur := slices.Clone(*l.cur)
 		switch req.Action {
 		case "set":
-			*l.cur = slices.Clone(entries)
+			cur = slices.Clone(entries)
 		case "add":
 			for _, e := range entries {
-				if !slices.Contains(*l.cur, e) {
-					*l.cur = append(*l.cur, e)
+				if !slices.Contains(cur, e) {
+					cur = append(cur, e)
 					changed = true
 				}
 			}
-			if len(*l.cur) > maxDomainsPerList {
+			if len(cur) > maxDomainsPerList {
 				return nil, apiErr(wxerr.CodeTooManyDomains, "")
 			}
 		case "delete":
-			before := len(*l.cur)
-			*l.cur = slices.DeleteFunc(*l.cur, func(d string) bool { return slices.Contains(entries, d) })
-			changed = changed || len(*l.cur) != before
+			before := len(cur)
+			cur = slices.DeleteFunc(cur, func(d string) bool { return slices.Contains(entries, d) })
+			changed = changed || len(cur) != before
 		}
+		next[i] = cur
 	}
 	if !changed && req.Action != "set" && len(invalid) == 0 {
 		return nil, apiErr(wxerr.CodeDomainNoChange, "nothing to change")
+	}
+	for i, l := range all {
+		*l.cur = next[i]
 	}
 	return answer(invalid), nil
 }

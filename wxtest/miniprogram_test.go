@@ -674,3 +674,29 @@ func TestAuthorizerInfoDuringDomainChanges(t *testing.T) {
 	}
 	<-done
 }
+
+// TestModifyDomainRefusedAddChangesNothing: an add that would pass 200 domains in one list is
+// refused with 85016 and leaves every list as it was.
+func TestModifyDomainRefusedAddChangesNothing(t *testing.T) {
+	m := newMPEnv(t)
+	m.s.SetPlatformDomains([]string{"shop.example"}, nil)
+	md := func(body any) result { return m.call(http.MethodPost, "/wxa/modify_domain", body) }
+	domains := func(from, n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = "https://d" + strconv.Itoa(from+i) + ".shop.example"
+		}
+		return out
+	}
+	requireCode(t, 0, md(map[string]any{"action": "add", "downloaddomain": domains(0, 150)}))
+	requireCode(t, 85016, md(map[string]any{"action": "add", "requestdomain": []string{"https://api.shop.example"},
+		"downloaddomain": domains(150, 60)}))
+	r := md(map[string]any{"action": "get"})
+	requireCode(t, 0, r)
+	assert.Equal(t, []any{}, r["requestdomain"], "a refused add changes no list")
+	dl, _ := r["downloaddomain"].([]any)
+	assert.Equal(t, 150, len(dl))
+	info, _ := m.s.Authorizer(mpAppID)
+	assert.Empty(t, info.Network.RequestDomain)
+	assert.Equal(t, 150, len(info.Network.DownloadDomain))
+}
