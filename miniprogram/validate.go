@@ -2,6 +2,7 @@ package miniprogram
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -124,12 +125,25 @@ func DetectImageFormat(data []byte) (f ImageFormat, ok bool) {
 		return ImageJPEG, true
 	case bytes.HasPrefix(data, []byte("GIF87a")), bytes.HasPrefix(data, []byte("GIF89a")):
 		return ImageGIF, true
-	case len(data) >= 26 && bytes.HasPrefix(data, []byte("BM")):
-		// A BMP starts with "BM", the file size, two reserved words and the pixel-data offset; the
-		// length check keeps two-letter text files from passing as bitmaps.
+	case isBMP(data):
 		return ImageBMP, true
 	}
 	return "", false
+}
+
+// isBMP reports whether data starts with a bitmap header: "BM", the file size, two reserved words and
+// the pixel-data offset (14 bytes), then a DIB header whose first word is its own size, one of the
+// sizes in use, all present. "BM" alone is not enough: text starting with "BM" would pass.
+func isBMP(data []byte) bool {
+	if len(data) < 18 || !bytes.HasPrefix(data, []byte("BM")) {
+		return false
+	}
+	dib := binary.LittleEndian.Uint32(data[14:18])
+	switch dib {
+	case 12, 16, 40, 52, 56, 64, 108, 124: // core, OS/2 1.x/2.x, info, V2, V3, V4, V5
+		return uint32(len(data)) >= 14+dib
+	}
+	return false
 }
 
 // validateHeadImage checks an avatar before it is uploaded: PNG, JPEG, GIF or BMP by content, at most

@@ -257,3 +257,34 @@ func TestUploadTempMediaTextNamedPNG(t *testing.T) {
 	assert.Contains(t, ve.Rule, "by content")
 	assert.Zero(t, e.mt.GetTotalCallCount())
 }
+
+// "BM" and 26 bytes are not a bitmap: a text file that happens to start with "BM" must be refused
+// before it is uploaded, while real BMP headers (core, info and V4/V5 DIB headers) pass.
+func TestDetectImageFormatBMPNeedsABitmapHeader(t *testing.T) {
+	for _, text := range []string{
+		"BMW owners club newsletter, issue 1",
+		"BM" + strings.Repeat(" ", 60),
+		"BMP is a format; this file only talks about it.\n",
+	} {
+		_, ok := miniprogram.DetectImageFormat([]byte(text))
+		assert.False(t, ok, "%q", text)
+		e := setup(t)
+		requireInvalid(t, e.c.SetHeadImage(context.Background(), []byte(text), miniprogram.Crop{}), "head_img")
+		_, err := e.c.UploadTempMedia(context.Background(), miniprogram.MediaImage, "a.bmp", []byte(text))
+		requireInvalid(t, err, "media")
+		assert.Zero(t, e.mt.GetTotalCallCount())
+	}
+	// A bitmap with each DIB header size in use (core 12, OS/2 16 and 64, info 40, V2 52, V3 56, V4 108, V5 124).
+	for _, dib := range []byte{12, 16, 40, 52, 56, 64, 108, 124} {
+		b := make([]byte, 14+int(dib)+4)
+		b[0], b[1] = 'B', 'M'
+		b[2] = byte(len(b))
+		b[10] = 14 + dib
+		b[14] = dib
+		f, ok := miniprogram.DetectImageFormat(b)
+		assert.True(t, ok, "DIB header of %d bytes", dib)
+		assert.Equal(t, miniprogram.ImageBMP, f)
+		_, ok = miniprogram.DetectImageFormat(b[:14+int(dib)-1])
+		assert.False(t, ok, "truncated DIB header of %d bytes", dib)
+	}
+}
