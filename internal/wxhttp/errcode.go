@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/wxopen-go/wxopen/wxerr"
 )
@@ -74,16 +73,8 @@ func scanErrcode(body []byte) (code int, found, ok bool) {
 					if j >= len(body) || body[j] != ':' {
 						return 0, false, false
 					}
-					j = skipSpace(body, j+1)
-					k := j
-					if k < len(body) && body[k] == '-' {
-						k++
-					}
-					for k < len(body) && body[k] >= '0' && body[k] <= '9' {
-						k++
-					}
-					n, err := strconv.Atoi(string(body[j:k])) // no allocation: the conversion does not escape
-					if err != nil || (k < len(body) && (body[k] == '.' || body[k] == 'e' || body[k] == 'E')) {
+					n, k, numOK := parseInt(body, skipSpace(body, j+1))
+					if !numOK {
 						return 0, false, false
 					}
 					code, found = n, true
@@ -95,6 +86,27 @@ func scanErrcode(body []byte) (code int, found, ok bool) {
 		}
 	}
 	return 0, false, false
+}
+
+// parseInt reads a JSON integer at i (at most 9 digits: every errcode fits) and returns it with the
+// index after it. A fraction, an exponent or anything else is not an integer errcode.
+func parseInt(b []byte, i int) (n, end int, ok bool) {
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		n = n*10 + int(b[i]-'0')
+		i++
+	}
+	if i == start || i-start > 9 || (i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E')) {
+		return 0, i, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, i, true
 }
 
 func skipSpace(b []byte, i int) int {
