@@ -236,14 +236,15 @@ func (f *ActivateUserForm) Validate() error {
 }
 
 // SetActivateUserForm sets the activation form of a card (used by wx_activate and the activation
-// plugin). The plugin works only with codes WeChat generates (UseCustomCode false).
+// plugin). The plugin works only with codes WeChat generates (UseCustomCode false). Like every write,
+// it is never retried automatically.
 //
 // WeChat: POST /card/membercard/activateuserform/set
 func (c *Client) SetActivateUserForm(ctx context.Context, form ActivateUserForm) error {
 	if err := form.Validate(); err != nil {
 		return err
 	}
-	return c.call(ctx, "POST", "/card/membercard/activateuserform/set", form, true, nil)
+	return c.call(ctx, "POST", "/card/membercard/activateuserform/set", form, false, nil)
 }
 
 // PluginAppID is the appid of WeChat's activate-form plugin, the mini program that

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -270,4 +271,57 @@ func TestActivateTempInfo(t *testing.T) {
 
 	_, err = e.card(oaAppID).ActivateTempInfo(context.Background(), "")
 	require.True(t, wxerr.IsValidation(err))
+}
+
+// Every write of the package is sent once, whatever happens (WeChat's -1 or a lost connection could
+// follow a change that was made); every read is retried after -1. The table covers every call that
+// sends a request.
+func TestWritesAreSentOnceReadsAreRetried(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		path  string
+		write bool
+		call  func(c *card.Client) error
+	}{
+		{"Create", "/card/create", true, func(c *card.Client) error { _, err := c.Create(ctx, validCard()); return err }},
+		{"Update", "/card/update", true, func(c *card.Client) error {
+			_, err := c.Update(ctx, "pC", &card.MemberCardUpdate{Prerogative: "P"})
+			return err
+		}},
+		{"Activate", "/card/membercard/activate", true, func(c *card.Client) error {
+			return c.Activate(ctx, card.ActivateRequest{MembershipNumber: "M1", Code: "C1"})
+		}},
+		{"UpdateMember", "/card/membercard/updateuser", true, func(c *card.Client) error {
+			_, err := c.UpdateMember(ctx, card.UpdateMemberRequest{Code: "C1", CardID: "pC", AddBonus: 1})
+			return err
+		}},
+		{"SetActivateUserForm", "/card/membercard/activateuserform/set", true, func(c *card.Client) error {
+			return c.SetActivateUserForm(ctx, validForm())
+		}},
+		{"Get", "/card/get", false, func(c *card.Client) error { _, err := c.Get(ctx, "pC"); return err }},
+		{"DecryptCode", "/card/code/decrypt", false, func(c *card.Client) error { _, err := c.DecryptCode(ctx, "ENC"); return err }},
+		{"MemberInfo", "/card/membercard/userinfo/get", false, func(c *card.Client) error { _, err := c.MemberInfo(ctx, "pC", "C1"); return err }},
+		{"ActivateTempInfo", "/card/membercard/activatetempinfo/get", false, func(c *card.Client) error {
+			_, err := c.ActivateTempInfo(ctx, "T")
+			return err
+		}},
+		{"ActivateURL", "/card/membercard/activate/geturl", false, func(c *card.Client) error {
+			_, err := c.ActivateURL(ctx, "pC", "")
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := setup(t)
+			e.mt.RegisterResponder("POST", base+tc.path, httpmock.NewStringResponder(200, `{"errcode":-1,"errmsg":"system error"}`))
+			err := tc.call(e.card(oaAppID))
+			require.True(t, wxerr.IsTemporary(err), "%v", err)
+			n := e.mt.GetCallCountInfo()["POST "+base+tc.path]
+			if tc.write {
+				assert.Equal(t, 1, n, "a write is never sent twice")
+			} else {
+				assert.Greater(t, n, 1, "a read is retried after -1")
+			}
+		})
+	}
 }
