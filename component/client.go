@@ -87,7 +87,27 @@ type Client struct {
 	// the next refresh of that appid.
 	unsaved sync.Map
 
+	// authz holds an *authzState per authorizer appid: it orders a refresh's write-back against
+	// ForgetAuthorizer and the writes of a new refresh token.
+	authz sync.Map
+
 	now func() time.Time
+}
+
+// authzState serialises the credential writes of one authorizer in this process. gen changes
+// whenever the refresh token is replaced or dropped other than by a refresh (a new authorisation,
+// SetRefreshToken, ForgetAuthorizer); a refresh that started under another gen drops WeChat's answer.
+type authzState struct {
+	mu  sync.Mutex
+	gen uint64
+}
+
+func (c *Client) authzState(appID string) *authzState {
+	if v, ok := c.authz.Load(appID); ok {
+		return v.(*authzState)
+	}
+	v, _ := c.authz.LoadOrStore(appID, new(authzState))
+	return v.(*authzState)
 }
 
 // New returns a Client for cfg that sends requests through caller and keeps expiring tokens in tokens

@@ -158,6 +158,7 @@ type failingStore struct {
 	failSet    func(key string) bool
 	failGet    func(key string) bool
 	failDelete func(key string) bool
+	beforeSet  func(key string) // runs first in every Set (to hold a writer back)
 	log        *writeLog // shared write log: "set KEY VALUE" / "del KEY"
 	reasons    map[string]string
 }
@@ -197,6 +198,9 @@ func (s *failingStore) Get(ctx context.Context, key string) (tokenstore.Token, e
 }
 
 func (s *failingStore) Set(ctx context.Context, key string, tok tokenstore.Token) error {
+	if s.beforeSet != nil {
+		s.beforeSet(key)
+	}
 	if s.failSet != nil && s.failSet(key) {
 		return errStore
 	}

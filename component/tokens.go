@@ -26,10 +26,9 @@ type AuthorizationRecord struct {
 // thing that cannot be re-created), then the record, then the access token.
 func (c *Client) storeAuthorization(ctx context.Context, a *Authorization) error {
 	appID := a.AuthorizerAppID
-	if err := c.creds.Set(ctx, c.authorizerKey(appID, "refresh_token"), tokenstore.Token{Value: a.RefreshToken}); err != nil {
-		return fmt.Errorf("component: store refresh token of %s: %w", appID, err)
+	if err := c.replaceRefreshToken(ctx, appID, a.RefreshToken); err != nil {
+		return err
 	}
-	c.unsaved.Delete(appID) // a new authorisation supersedes any rotated token not yet saved
 	rec, err := json.Marshal(AuthorizationRecord{AuthorizerAppID: appID, FuncScopes: a.FuncScopes(), UpdatedAt: c.now().UTC()})
 	if err != nil {
 		return fmt.Errorf("component: encode authorisation record of %s: %w", appID, err)
@@ -73,31 +72,52 @@ func (c *Client) SetRefreshToken(ctx context.Context, appID, refreshToken string
 	if refreshToken == "" {
 		return wxerr.Invalid("authorizer_refresh_token", "required")
 	}
-	ctx = withReason(ctx, "manual:set_refresh_token")
+	return c.replaceRefreshToken(withReason(ctx, "manual:set_refresh_token"), appID, refreshToken)
+}
+
+// replaceRefreshToken stores refreshToken as appID's refresh token in place of whatever was kept: a
+// rotation not yet saved is superseded, and a refresh already waiting for WeChat's answer to the
+// previous token will not write its result back.
+func (c *Client) replaceRefreshToken(ctx context.Context, appID, refreshToken string) error {
+	st := c.authzState(appID)
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	if err := c.creds.Set(ctx, c.authorizerKey(appID, "refresh_token"), tokenstore.Token{Value: refreshToken}); err != nil {
 		return fmt.Errorf("component: store refresh token of %s: %w", appID, err)
 	}
+	st.gen++
 	c.unsaved.Delete(appID)
 	return nil
 }
 
 // ForgetAuthorizer drops everything kept for appID: its access token (store and in-process copy), its
-// refresh token and its authorisation record. Handler calls it on an unauthorized push. Every deletion
-// is attempted; the errors are joined.
+// refresh token and its authorisation record. Handler calls it on an unauthorized push. A refresh of
+// the account's access token that is waiting for WeChat meanwhile writes nothing back and fails with
+// wxerr.ErrNotAuthorized. Every deletion is attempted; the errors are joined.
 func (c *Client) ForgetAuthorizer(ctx context.Context, appID string) error {
 	if appID == "" {
 		return wxerr.Invalid("authorizer_appid", "required")
 	}
 	ctx = withReason(ctx, "manual:forget_authorizer")
-	c.unsaved.Delete(appID)
 	var errs []error
-	if err := c.authzTokens.Delete(ctx, c.authorizerKey(appID, "access_token")); err != nil {
-		errs = append(errs, fmt.Errorf("component: delete access token of %s: %w", appID, err))
-	}
+	st := c.authzState(appID)
+	st.mu.Lock()
+	st.gen++
+	c.unsaved.Delete(appID)
 	for _, name := range []string{"refresh_token", "authorization"} {
 		if err := c.creds.Delete(ctx, c.authorizerKey(appID, name)); err != nil {
 			errs = append(errs, fmt.Errorf("component: delete %s of %s: %w", name, appID, err))
 		}
+	}
+	st.mu.Unlock()
+	key := c.authorizerKey(appID, "access_token")
+	if len(errs) == 0 {
+		// A refresh that passed its write-back just before may still be storing its access token:
+		// wait for it (joining it costs nothing; a new one finds no refresh token and sends nothing).
+		_, _ = c.authzTokens.Token(ctx, key)
+	}
+	if err := c.authzTokens.Delete(ctx, key); err != nil {
+		errs = append(errs, fmt.Errorf("component: delete access token of %s: %w", appID, err))
 	}
 	return errors.Join(errs...)
 }
@@ -122,29 +142,54 @@ func (c *Client) AuthorizerToken(ctx context.Context, appID string) (tokenstore.
 	return c.AuthorizerTokenSource(appID).Token(ctx)
 }
 
+// errAuthorizationChanged ends a refresh whose authorisation was revoked or replaced while WeChat
+// answered.
+var errAuthorizationChanged = errors.New("authorisation changed during the refresh; WeChat's answer was dropped")
+
 // fetchAuthorizerToken is the authorizer Manager's Fetcher: refresh token from the credential store,
 // api_authorizer_token, and a rotated refresh token written back before the access token is returned.
+// When the authorisation changes while WeChat answers (ForgetAuthorizer, a new authorisation,
+// SetRefreshToken), the answer is dropped and the refresh starts once more from what is stored now.
 func (c *Client) fetchAuthorizerToken(ctx context.Context, key string) (tokenstore.Token, error) {
 	appID := c.appIDFromAccessTokenKey(key)
 	if appID == "" {
 		return tokenstore.Token{}, wxerr.Invalid("authorizer_appid", "required")
 	}
+	tok, err := c.refreshAuthorizer(ctx, appID)
+	if errors.Is(err, errAuthorizationChanged) {
+		tok, err = c.refreshAuthorizer(ctx, appID)
+	}
+	return tok, err
+}
+
+func (c *Client) refreshAuthorizer(ctx context.Context, appID string) (tokenstore.Token, error) {
 	rtKey := c.authorizerKey(appID, "refresh_token")
-	if v, ok := c.unsaved.Load(appID); ok {
-		// A rotation whose write failed earlier: make it durable first, or stop here (WeChat may have
-		// retired the stored token; the unsaved one is kept for the next attempt).
-		pending := v.(string)
-		if err := c.creds.Set(tokenstore.WithReason(ctx, "api_authorizer_token:retry_store"), rtKey, tokenstore.Token{Value: pending}); err != nil {
-			return tokenstore.Token{}, fmt.Errorf("component: store rotated refresh token of %s (kept in memory until the store accepts it): %w", appID, err)
+	st := c.authzState(appID)
+	var gen uint64
+	rt, err := func() (tokenstore.Token, error) {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		gen = st.gen
+		if v, ok := c.unsaved.Load(appID); ok {
+			// A rotation whose write failed earlier: make it durable first, or stop here (WeChat may
+			// have retired the stored token; the unsaved one is kept for the next attempt).
+			pending := v.(string)
+			if err := c.creds.Set(tokenstore.WithReason(ctx, "api_authorizer_token:retry_store"), rtKey, tokenstore.Token{Value: pending}); err != nil {
+				return tokenstore.Token{}, fmt.Errorf("component: store rotated refresh token of %s (kept in memory until the store accepts it): %w", appID, err)
+			}
+			c.unsaved.CompareAndDelete(appID, pending)
 		}
-		c.unsaved.CompareAndDelete(appID, pending)
-	}
-	rt, err := c.creds.Get(ctx, rtKey)
-	if errors.Is(err, tokenstore.ErrNotFound) || (err == nil && rt.IsZero()) {
-		return tokenstore.Token{}, fmt.Errorf("authorizer %s: %w", appID, wxerr.ErrNotAuthorized)
-	}
+		rt, err := c.creds.Get(ctx, rtKey)
+		if errors.Is(err, tokenstore.ErrNotFound) || (err == nil && rt.IsZero()) {
+			return tokenstore.Token{}, fmt.Errorf("authorizer %s: %w", appID, wxerr.ErrNotAuthorized)
+		}
+		if err != nil {
+			return tokenstore.Token{}, fmt.Errorf("component: read refresh token of %s: %w", appID, err)
+		}
+		return rt, nil
+	}()
 	if err != nil {
-		return tokenstore.Token{}, fmt.Errorf("component: read refresh token of %s: %w", appID, err)
+		return tokenstore.Token{}, err
 	}
 	var out struct {
 		AccessToken  string `json:"authorizer_access_token"`
@@ -165,6 +210,11 @@ func (c *Client) fetchAuthorizerToken(ctx context.Context, key string) (tokensto
 	}
 	if out.AccessToken == "" {
 		return tokenstore.Token{}, fmt.Errorf("wxopen: POST /cgi-bin/component/api_authorizer_token: answer for %s has no authorizer_access_token", appID)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.gen != gen {
+		return tokenstore.Token{}, fmt.Errorf("authorizer %s: %w", appID, errAuthorizationChanged)
 	}
 	if out.RefreshToken != "" && out.RefreshToken != rt.Value {
 		// WeChat rotated the refresh token: it is authoritative from now on, so it must be durable

@@ -289,3 +289,139 @@ func TestSetRefreshTokenAndForget(t *testing.T) {
 	assert.ErrorIs(t, gerr, tokenstore.ErrNotFound)
 	assert.True(t, wxerr.IsValidation(e.c.ForgetAuthorizer(ctx, "")))
 }
+
+// A refresh that is waiting for WeChat when the account revokes its authorisation (the unauthorized
+// push runs ForgetAuthorizer) must not bring back what Forget dropped: neither the refresh token
+// (rotated or kept in memory after a failed write) nor the access token WeChat answered with.
+func TestRefreshDuringForgetResurrectsNothing(t *testing.T) {
+	for _, storeDown := range []bool{false, true} {
+		t.Run(fmt.Sprintf("rotation write fails=%t", storeDown), func(t *testing.T) {
+			creds := newFailingStore(nil)
+			e := setup(t, nil, creds).withComponentToken(t)
+			storeRefresh(t, creds, "wxA", "SECRET-RT-OLD")
+			entered := make(chan struct{})
+			release := make(chan struct{})
+			var calls atomic.Int32
+			e.onFunc(t, "POST", "/cgi-bin/component/api_authorizer_token", func(call) (int, string) {
+				if calls.Add(1) == 1 {
+					close(entered)
+					<-release // WeChat answers after the revocation was handled
+				}
+				return 200, `{"authorizer_access_token":"SECRET-AT-NEW","expires_in":7200,"authorizer_refresh_token":"SECRET-RT-NEW"}`
+			})
+			refreshed := make(chan error, 1)
+			go func() {
+				_, err := e.c.AuthorizerToken(context.Background(), "wxA")
+				refreshed <- err
+			}()
+			<-entered
+			if storeDown { // read by the refresh only after release
+				creds.failSet = func(key string) bool { return strings.HasSuffix(key, ":refresh_token") }
+			}
+			forgot := make(chan error, 1)
+			go func() { forgot <- e.c.ForgetAuthorizer(context.Background(), "wxA") }()
+			require.Eventually(t, func() bool {
+				_, err := creds.Store.Get(context.Background(), authKey("wxA", "refresh_token"))
+				return errors.Is(err, tokenstore.ErrNotFound)
+			}, 5*time.Second, time.Millisecond, "Forget deletes the refresh token")
+			close(release)
+			require.NoError(t, <-forgot)
+			err := <-refreshed
+			require.ErrorIs(t, err, wxerr.ErrNotAuthorized, "the answer to a revoked refresh token is not handed out")
+
+			creds.failSet = nil
+			_, gerr := get(t, creds, authKey("wxA", "refresh_token"))
+			assert.ErrorIs(t, gerr, tokenstore.ErrNotFound, "the rotated refresh token is not written back")
+			_, gerr = get(t, e.tokens, authKey("wxA", "access_token"))
+			assert.ErrorIs(t, gerr, tokenstore.ErrNotFound, "the access token is not stored")
+			_, err = e.c.AuthorizerToken(context.Background(), "wxA")
+			assert.ErrorIs(t, err, wxerr.ErrNotAuthorized)
+			_, gerr = get(t, creds, authKey("wxA", "refresh_token"))
+			assert.ErrorIs(t, gerr, tokenstore.ErrNotFound, "no refresh token kept in memory comes back")
+			assert.Equal(t, int32(1), calls.Load(), "nothing more is sent to WeChat for the revoked account")
+		})
+	}
+}
+
+// A refresh with the old refresh token that is still waiting for WeChat when a new authorisation is
+// stored (an authorized/updateauthorized push, or SetRefreshToken) must not overwrite the new refresh
+// token with the old one's rotation.
+func TestRefreshDuringNewAuthorisationKeepsTheNewRefreshToken(t *testing.T) {
+	e := setup(t).withComponentToken(t)
+	storeRefresh(t, e.creds, "wxauthorizer01", "SECRET-RT-OLD")
+	e.on(t, "POST", "/cgi-bin/component/api_query_auth", queryAuthAnswer) // stores SECRET-RT-1
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var used []string
+	e.onFunc(t, "POST", "/cgi-bin/component/api_authorizer_token", func(c call) (int, string) {
+		rt := c.Body["authorizer_refresh_token"].(string)
+		mu.Lock()
+		used = append(used, rt)
+		first := len(used) == 1
+		mu.Unlock()
+		if first {
+			close(entered)
+			<-release
+		}
+		return 200, fmt.Sprintf(`{"authorizer_access_token":"SECRET-AT-FROM-%s","expires_in":7200,"authorizer_refresh_token":"%s-ROTATED"}`, rt, rt)
+	})
+	refreshed := make(chan error, 1)
+	go func() {
+		_, err := e.c.AuthorizerToken(context.Background(), "wxauthorizer01")
+		refreshed <- err
+	}()
+	<-entered
+	_, err := e.c.QueryAuth(context.Background(), "code")
+	require.NoError(t, err)
+	close(release)
+	<-refreshed
+
+	rt, err := get(t, e.creds, authKey("wxauthorizer01", "refresh_token"))
+	require.NoError(t, err)
+	assert.NotEqual(t, "SECRET-RT-OLD-ROTATED", rt.Value, "the old authorisation's rotation does not replace the new refresh token")
+	mu.Lock()
+	defer mu.Unlock()
+	for _, u := range used[1:] {
+		assert.NotEqual(t, "SECRET-RT-OLD", u)
+	}
+}
+
+// A refresh that got WeChat's answer just before the revocation and is still storing the access
+// token when ForgetAuthorizer runs: Forget waits for it, so the access token does not survive.
+func TestForgetWaitsForARefreshStoringItsToken(t *testing.T) {
+	tokens := newFailingStore(nil)
+	e := setup(t, tokens, nil).withComponentToken(t)
+	storeRefresh(t, e.creds, "wxA", "SECRET-RT-A")
+	e.on(t, "POST", "/cgi-bin/component/api_authorizer_token",
+		`{"authorizer_access_token":"SECRET-AT-A","expires_in":7200,"authorizer_refresh_token":"SECRET-RT-A"}`)
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	tokens.beforeSet = func(key string) {
+		if key == authKey("wxA", "access_token") {
+			close(entered)
+			<-release
+		}
+	}
+	refreshed := make(chan error, 1)
+	go func() {
+		_, err := e.c.AuthorizerToken(context.Background(), "wxA")
+		refreshed <- err
+	}()
+	<-entered
+	forgot := make(chan error, 1)
+	go func() { forgot <- e.c.ForgetAuthorizer(context.Background(), "wxA") }()
+	require.Eventually(t, func() bool {
+		_, err := e.creds.Get(context.Background(), authKey("wxA", "refresh_token"))
+		return errors.Is(err, tokenstore.ErrNotFound)
+	}, 5*time.Second, time.Millisecond)
+	time.Sleep(10 * time.Millisecond) // Forget would finish here if it did not wait
+	close(release)
+	require.NoError(t, <-forgot)
+	require.NoError(t, <-refreshed, "WeChat answered before the revocation: that caller gets its token")
+
+	_, err := get(t, tokens, authKey("wxA", "access_token"))
+	assert.ErrorIs(t, err, tokenstore.ErrNotFound, "the access token stored by the refresh is dropped")
+	_, err = e.c.AuthorizerToken(context.Background(), "wxA")
+	assert.ErrorIs(t, err, wxerr.ErrNotAuthorized, "and so is the in-process copy")
+}
