@@ -159,7 +159,7 @@ type failingStore struct {
 	failGet    func(key string) bool
 	failDelete func(key string) bool
 	beforeSet  func(key string) // runs first in every Set (to hold a writer back)
-	log        *writeLog // shared write log: "set KEY VALUE" / "del KEY"
+	log        *writeLog        // shared write log: "set KEY VALUE" / "del KEY"
 	reasons    map[string]string
 }
 
