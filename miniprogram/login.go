@@ -15,12 +15,22 @@ import (
 
 // Session is a user's login session with the mini program. SessionKey decrypts the data the mini
 // program hands back (DecryptUserInfo, DecryptPhoneNumber); keep it on the server, never send it to
-// the client. Printing a Session (fmt, slog) never shows the SessionKey.
+// the client. Printing a Session (fmt, slog) never shows the SessionKey, and neither does JSON: a
+// Session encoded as the answer to the mini program, or by a JSON logger, carries openid and unionid
+// only. To keep the key in a server-side store, save the SessionKey field itself.
 type Session struct {
-	OpenID     string `json:"openid"`
-	SessionKey string `json:"session_key"`
+	OpenID string `json:"openid"`
+	// SessionKey is never encoded to JSON (json:"-"); read it from the field.
+	SessionKey string `json:"-"`
 	// UnionID is set only when the mini program is bound to an open-platform account.
 	UnionID string `json:"unionid,omitempty"`
+}
+
+// sessionAnswer is WeChat's jscode2session answer.
+type sessionAnswer struct {
+	OpenID     string `json:"openid"`
+	SessionKey string `json:"session_key"`
+	UnionID    string `json:"unionid"`
 }
 
 // String renders the session without its key.
@@ -59,14 +69,14 @@ func (c *Client) Login(ctx context.Context, jsCode string) (*Session, error) {
 			"component_appid": {c.a.Component().AppID},
 		},
 	}
-	var out Session
+	var out sessionAnswer
 	if err := c.a.CallComponent(ctx, req, "component_access_token", &out); err != nil {
 		return nil, err
 	}
 	if out.OpenID == "" || out.SessionKey == "" {
 		return nil, errors.New("wxopen: GET /sns/component/jscode2session: answer has no openid or session_key")
 	}
-	return &out, nil
+	return &Session{OpenID: out.OpenID, SessionKey: out.SessionKey, UnionID: out.UnionID}, nil
 }
 
 // Watermark is the stamp WeChat puts in decrypted data: the mini program's appid and the time.

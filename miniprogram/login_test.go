@@ -3,6 +3,7 @@ package miniprogram_test
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -170,4 +171,33 @@ func TestDecryptPhoneNumber(t *testing.T) {
 	_, err = e.c.DecryptPhoneNumber(otherKey, data, otherIV)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "decode")
+}
+
+// A Session is what a login handler has in hand when it answers the mini program, and JSON is how it
+// answers (and how structured loggers print nested values, bypassing Format and LogValue). The
+// session_key must stay on the server: JSON never carries it, while Login still reads it from WeChat.
+func TestSessionJSONNeverCarriesKey(t *testing.T) {
+	s := miniprogram.Session{OpenID: "oUSER", SessionKey: "SECRETKEY", UnionID: "uU"}
+	for _, v := range []any{s, &s, []miniprogram.Session{s}, struct{ Session miniprogram.Session }{s}} {
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		assert.NotContains(t, string(b), "SECRETKEY")
+		assert.NotContains(t, string(b), "session_key")
+		assert.Contains(t, string(b), "oUSER")
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("login", "reply", struct {
+		Token   string
+		Session miniprogram.Session
+	}{"t", s}, "all", []miniprogram.Session{s})
+	assert.NotContains(t, buf.String(), "SECRETKEY")
+	assert.Contains(t, buf.String(), "oUSER")
+
+	e := setup(t)
+	e.expect(t, call{method: "GET", path: "/sns/component/jscode2session", token: "component_access_token", value: "comp-1",
+		query: url.Values{"appid": {"wxAPP"}, "js_code": {"C"}, "grant_type": {"authorization_code"}, "component_appid": {"wxCOMP"}},
+		reply: `{"openid":"oUSER","session_key":"S0VZ","unionid":"uU"}`})
+	got, err := e.c.Login(ctx, "C")
+	require.NoError(t, err)
+	assert.Equal(t, "S0VZ", got.SessionKey, "Login still reads session_key from WeChat's answer")
 }
