@@ -428,6 +428,9 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request, dispatch func(
 	// Concurrent deliveries of one push (WeChat retries after about 5 seconds) share one dispatch.
 	// It runs detached from the request: WeChat hanging up must not cut a credential write short.
 	_, err, _ = rc.flight.Do(key, func() (any, error) {
+		if rc.recent.seen(key) {
+			return nil, nil // handled by a flight that ended after the check above
+		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), dispatchTimeout)
 		defer cancel()
 		if err := dispatch(ctx, plain); err != nil {

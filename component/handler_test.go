@@ -728,3 +728,39 @@ func TestHandlerOutlivesWeChatHangingUp(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "ticket@@@late", tok.Value)
 }
+
+// Two deliveries of one push racing each other: the second must not start a dispatch of its own
+// after the first has finished (it checked the memory of handled pushes before the first recorded it).
+func TestHandlerRacingDeliveriesActOnce(t *testing.T) {
+	h := hsetup(t)
+	var mu sync.Mutex
+	count := map[string]int{}
+	hd := h.handler(t, component.HandlerConfig{OnOther: func(_ context.Context, ev *component.PlatformEvent) error {
+		mu.Lock()
+		count[string(ev.Raw)]++
+		mu.Unlock()
+		return nil
+	}})
+	const pushes, deliveries = 500, 4
+	for i := range pushes {
+		req := h.wx.push("/", "AppId", event("x_event", time.Now(), "N", strconv.Itoa(i)), time.Now())
+		body, _ := readAll(req)
+		var wg sync.WaitGroup
+		for range deliveries {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				assertSuccess(t, serve(hd, httptest.NewRequest(http.MethodPost, req.URL.String(), bytes.NewReader(body))))
+			}()
+		}
+		wg.Wait()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Len(t, count, pushes)
+	for raw, n := range count {
+		if n != 1 {
+			t.Errorf("push %q handled %d times", raw, n)
+		}
+	}
+}
