@@ -34,8 +34,8 @@ package wxtest
 //   - modifyheadimage: an image media id of the caller from media/upload (40007), at most 2 MB
 //     (40006), crop x1,y1,x2,y2 in [0,1] with x1<x2 and y1<y2 (40097); 5 changes (85049).
 //   - modifysignature: 4-120 characters (85036); 5 changes (85049).
-//   - media/upload: type image|voice|video|thumb (40004); file in form field "media" (41005); images
-//     PNG, JPEG, GIF or BMP by content (40005). Media expire after 3 days.
+//   - media/upload: type image|voice|video|thumb (40004); file in form field "media" (41005), at
+//     most 10 MB (40006); images PNG, JPEG, GIF or BMP by content (40005). Media expire after 3 days.
 //   - open/*: 40013 when body appid is not the caller; 89000 already bound; 89001 other subject;
 //     89002 not bound (to that open account); 89004 more than 5 mini programs (open accounts made by
 //     the API are unverified) or 100 accounts.
@@ -100,6 +100,7 @@ const (
 const (
 	mediaTTL            = 72 * time.Hour
 	maxHeadImage        = 2 << 20
+	maxMedia            = 10 << 20 // media/upload
 	nicknameQuota       = 2
 	headImageQuota      = 5
 	signatureQuota      = 5
@@ -1130,6 +1131,9 @@ func (s *Server) mpMediaUpload(c *call) (any, error) {
 	}
 	if !found || len(data) == 0 {
 		return nil, apiErr(41005, "media data missing")
+	}
+	if len(data) > maxMedia {
+		return nil, apiErr(40006, "invalid meida size")
 	}
 	kind := imageKind(data)
 	if (typ == "image" || typ == "thumb") && kind == "" {

@@ -700,3 +700,14 @@ func TestModifyDomainRefusedAddChangesNothing(t *testing.T) {
 	assert.Empty(t, info.Network.RequestDomain)
 	assert.Equal(t, 150, len(info.Network.DownloadDomain))
 }
+
+// TestMediaUploadSizes: media/upload takes images up to 10 MB (the 2 MB limit is modifyheadimage's)
+// and refuses a larger file with 40006, not as missing data.
+func TestMediaUploadSizes(t *testing.T) {
+	m := newMPEnv(t)
+	r := m.upload("image", "five.png", padTo(pngHeader, 5<<20))
+	requireCode(t, 0, r)
+	requireCode(t, 40006, m.call(http.MethodPost, "/cgi-bin/account/modifyheadimage",
+		map[string]any{"head_img_media_id": r.str("media_id"), "x1": "0", "y1": "0", "x2": "1", "y2": "1"}))
+	requireCode(t, 40006, m.upload("image", "eleven.png", padTo(pngHeader, 10<<20+1)))
+}

@@ -324,8 +324,9 @@ func (s *Server) nextFault(path string) (Fault, bool) {
 	return f, true
 }
 
-// maxBody bounds request bodies (WeChat's own limits are far lower for JSON APIs).
-const maxBody = 4 << 20
+// maxBody bounds request bodies: above media/upload's 10 MB files (WeChat's own limits are far
+// lower for JSON APIs).
+const maxBody = 16 << 20
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
