@@ -26,8 +26,10 @@ const (
 	DefaultMaxClockSkew = 10 * time.Minute
 )
 
-// recentTTL is how long a handled push (and an exchanged authorisation code) is remembered, so that
-// a replay within the timestamp window is answered without acting twice.
+// recentTTL is how long, at least, a handled push (and an exchanged authorisation code) is
+// remembered, so that a replay is answered without acting twice. With a timestamp window the memory
+// lasts twice the window and a minute more: a push whose timestamp runs up to MaxClockSkew ahead of
+// the handler's clock is accepted for up to twice MaxClockSkew after it first arrives.
 const recentTTL = 15 * time.Minute
 
 // recentMax bounds the memory of handled pushes.
@@ -65,7 +67,8 @@ type HandlerConfig struct {
 	// MaxBodyBytes caps the request body (default DefaultMaxBodyBytes); larger bodies get 413.
 	MaxBodyBytes int64
 	// MaxClockSkew is how far the timestamp query parameter may be from Now (default
-	// DefaultMaxClockSkew); further pushes get 400. A negative value turns the check off.
+	// DefaultMaxClockSkew); further pushes get 400. A negative value turns the check off, and with it
+	// the protection against replays more than 15 minutes old.
 	MaxClockSkew time.Duration
 	// Now is WeChat's clock as the handler sees it (default time.Now). Set it to the emulator's clock
 	// (wxtest Server.Now) when its clock does not follow real time.
@@ -366,7 +369,11 @@ func newReceiver(c *Client, maxBody int64, skew time.Duration, now func() time.T
 	if log == nil {
 		log = c.log
 	}
-	return receiver{c: c, maxBody: maxBody, skew: skew, now: now, log: log, recent: newRecent(), flight: new(singleflight.Group)}, nil
+	ttl := recentTTL
+	if skew > 0 && 2*skew+time.Minute > ttl {
+		ttl = 2*skew + time.Minute
+	}
+	return receiver{c: c, maxBody: maxBody, skew: skew, now: now, log: log, recent: newRecent(now, ttl), flight: new(singleflight.Group)}, nil
 }
 
 func (rc *receiver) warn(ctx context.Context, msg string, attrs ...slog.Attr) {
@@ -536,10 +543,13 @@ func pushKey(b []byte) string {
 	return string(sum[:16])
 }
 
-// recent remembers handled pushes and exchanged codes for recentTTL, at most recentMax of them.
+// recent remembers handled pushes and exchanged codes for ttl by the handler's clock, at most
+// recentMax of them.
 type recent struct {
-	mu sync.Mutex
-	m  map[string]recentEntry
+	mu  sync.Mutex
+	m   map[string]recentEntry
+	now func() time.Time
+	ttl time.Duration
 }
 
 type recentEntry struct {
@@ -548,13 +558,15 @@ type recentEntry struct {
 	stored bool           // auth was stored
 }
 
-func newRecent() *recent { return &recent{m: make(map[string]recentEntry)} }
+func newRecent(now func() time.Time, ttl time.Duration) *recent {
+	return &recent{m: make(map[string]recentEntry), now: now, ttl: ttl}
+}
 
 func (r *recent) get(key string) (recentEntry, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e, ok := r.m[key]
-	if ok && time.Since(e.at) > recentTTL {
+	if ok && r.now().Sub(e.at) > r.ttl {
 		delete(r.m, key)
 		return recentEntry{}, false
 	}
@@ -569,10 +581,10 @@ func (r *recent) seen(key string) bool {
 func (r *recent) add(key string, a *Authorization, stored bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	now := time.Now()
+	now := r.now()
 	if len(r.m) >= recentMax {
 		for k, e := range r.m {
-			if now.Sub(e.at) > recentTTL {
+			if now.Sub(e.at) > r.ttl {
 				delete(r.m, k)
 			}
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,7 +53,7 @@ func TestAppIDFromAccessTokenKey(t *testing.T) {
 }
 
 func TestRecentExpiresAndIsBounded(t *testing.T) {
-	r := newRecent()
+	r := newRecent(time.Now, recentTTL)
 	r.add("a", nil, true)
 	assert.True(t, r.seen("a"))
 	assert.False(t, r.seen("b"))
@@ -72,7 +74,7 @@ func TestRecentExpiresAndIsBounded(t *testing.T) {
 	assert.False(t, r.seen("0"))
 
 	// Full with expired entries: only those are swept.
-	r = newRecent()
+	r = newRecent(time.Now, recentTTL)
 	for i := range recentMax {
 		r.m[strconv.Itoa(i)] = recentEntry{at: time.Now().Add(-recentTTL - time.Second)}
 	}
@@ -124,4 +126,49 @@ func FuzzMessageDispatch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, plain []byte) {
 		_ = h.dispatch(context.Background(), "wxA", plain)
 	})
+}
+
+// A replayed push is recognised for as long as its timestamp is accepted: WeChat's clock may lead the
+// handler's by up to MaxClockSkew, and MaxClockSkew may be set larger than the default.
+func TestReplayRememberedForTheWholeTimestampWindow(t *testing.T) {
+	cases := []struct {
+		name       string
+		skew, lead time.Duration // the window, and how far WeChat's clock is ahead
+		later      time.Duration // when the replay comes, after the first delivery
+	}{
+		{"default window, WeChat's clock ahead", 0, 9 * time.Minute, 16 * time.Minute},
+		{"wider window", time.Hour, 0, 45 * time.Minute},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := offline(t)
+			n := 0
+			h, err := NewHandler(c, HandlerConfig{MaxClockSkew: tc.skew, OnOther: func(context.Context, *PlatformEvent) error { n++; return nil }})
+			require.NoError(t, err)
+			ts := strconv.FormatInt(time.Now().Add(tc.lead).Unix(), 10)
+			enc, err := c.crypt.Encrypt([]byte("<xml><AppId>wxcomp</AppId><InfoType>x_event</InfoType></xml>"))
+			require.NoError(t, err)
+			target := "/?timestamp=" + ts + "&nonce=1&msg_signature=" + c.crypt.Signature(ts, "1", enc)
+			body := "<xml><Encrypt><![CDATA[" + enc + "]]></Encrypt></xml>"
+			deliver := func() int {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, target, strings.NewReader(body)))
+				return w.Code
+			}
+			require.Equal(t, http.StatusOK, deliver())
+			require.Equal(t, 1, n)
+
+			// tc.later passes: the push's timestamp is still inside the window (the replay below is
+			// accepted), so the handler must still remember it.
+			r := h.rcv.recent
+			r.mu.Lock()
+			for k, e := range r.m {
+				e.at = e.at.Add(-tc.later)
+				r.m[k] = e
+			}
+			r.mu.Unlock()
+			require.Equal(t, http.StatusOK, deliver())
+			assert.Equal(t, 1, n, "a replay inside the timestamp window is not acted on again")
+		})
+	}
 }
