@@ -186,3 +186,25 @@ func TestNilAuthorizer(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// Bind and Unbind are writes, sent once after WeChat's -1; Get is a read and is retried.
+func TestBindUnbindAreNotRetriedGetIs(t *testing.T) {
+	for _, tc := range []struct {
+		path  string
+		write bool
+		call  func(c *openplatform.Client) error
+	}{
+		{"/cgi-bin/open/bind", true, func(c *openplatform.Client) error { return c.Bind(context.Background(), "wxOPEN") }},
+		{"/cgi-bin/open/unbind", true, func(c *openplatform.Client) error { return c.Unbind(context.Background(), "wxOPEN") }},
+		{"/cgi-bin/open/get", false, func(c *openplatform.Client) error { _, _, err := c.Get(context.Background()); return err }},
+	} {
+		c, mt := setup(t)
+		mt.RegisterResponder("POST", base+tc.path, httpmock.NewStringResponder(200, `{"errcode":-1,"errmsg":"busy"}`))
+		assert.True(t, errors.Is(tc.call(c), wxerr.ErrSystemBusy), tc.path)
+		if tc.write {
+			assert.Equal(t, 1, mt.GetTotalCallCount(), "%s: a write is sent once", tc.path)
+		} else {
+			assert.Greater(t, mt.GetTotalCallCount(), 1, "%s: a read is retried", tc.path)
+		}
+	}
+}
