@@ -69,7 +69,8 @@ type AuthorizedEvent struct {
 	AuthorizationCodeExpiredTime int64
 	PreAuthCode                  string
 	// Authorization is the result of exchanging AuthorizationCode (QueryAuth; tokens and record
-	// already stored), or nil when the handler was configured with ManualQueryAuth.
+	// already stored), or nil when the handler was configured with ManualQueryAuth or the push
+	// carried no AuthorizationCode.
 	Authorization *Authorization
 }
 

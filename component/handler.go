@@ -206,8 +206,8 @@ type MessageHandlerConfig struct {
 
 	// AppIDFromRequest returns the authorizer appid of a request, for routers that keep it elsewhere.
 	// By default it is r.PathValue("appid") (a ServeMux pattern such as "/wechat/{appid}/callback"),
-	// or else the last path segment when it looks like an appid ("wx" and letters or digits), which
-	// fits a message URL configured as ".../$APPID$".
+	// or else the last path segment, either only when it looks like an appid ("wx" and letters or
+	// digits; "" otherwise); the last segment fits a message URL configured as ".../$APPID$".
 	AppIDFromRequest func(r *http.Request) string
 
 	// MaxBodyBytes, MaxClockSkew, Now and Logger are as in HandlerConfig.
