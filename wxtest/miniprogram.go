@@ -43,7 +43,9 @@ package wxtest
 //     89255 code length, 86004 WeChat id) and refuses a second running task for a name (89249);
 //     search answers 89250 (no task), 89251 (waiting for the legal person) or 0 (finished).
 //     CompleteFastRegistration finishes the task and pushes notify_third_fasteregister.
-// Code-management and basic-info calls by an official account answer 85015.
+// Code-management and basic-info calls by an official account answer 85015. Code management
+// (commit ... setwebviewdomain) needs permission set 18 and open/* one of 24, 25 and 60 in the
+// account's authorisation (Authorize, UpdateAuthorization): 61007 otherwise.
 
 import (
 	"bytes"
@@ -229,29 +231,44 @@ func (m *mpState) app(appID string) *mpApp {
 }
 
 func (s *Server) registerMiniProgram() {
-	s.route(http.MethodPost, pathCommit, authAuthorizer, s.mpCommit)
-	s.route(http.MethodGet, pathGetQRCode, authAuthorizer, s.mpQRCode)
-	s.route(http.MethodGet, pathGetCategory, authAuthorizer, s.mpCategory)
-	s.route(http.MethodGet, pathGetPage, authAuthorizer, s.mpPages)
-	s.route(http.MethodPost, pathSubmitAudit, authAuthorizer, s.mpSubmitAudit)
-	s.route(http.MethodPost, pathGetAuditStatus, authAuthorizer, s.mpAuditStatus)
-	s.route(http.MethodGet, pathLatestAuditStatus, authAuthorizer, s.mpLatestAuditStatus)
-	s.route(http.MethodPost, pathRelease, authAuthorizer, s.mpRelease)
-	s.route(http.MethodGet, pathRevertRelease, authAuthorizer, s.mpRevert)
-	s.route(http.MethodGet, pathUndoAudit, authAuthorizer, s.mpUndoAudit)
-	s.route(http.MethodPost, pathModifyDomain, authAuthorizer, s.mpModifyDomain)
-	s.route(http.MethodPost, pathWebviewDomain, authAuthorizer, s.mpWebviewDomain)
+	code := func(h func(c *call) (any, error)) func(c *call) (any, error) { return needFunc(h, true, 18) }
+	s.route(http.MethodPost, pathCommit, authAuthorizer, code(s.mpCommit))
+	s.route(http.MethodGet, pathGetQRCode, authAuthorizer, code(s.mpQRCode))
+	s.route(http.MethodGet, pathGetCategory, authAuthorizer, code(s.mpCategory))
+	s.route(http.MethodGet, pathGetPage, authAuthorizer, code(s.mpPages))
+	s.route(http.MethodPost, pathSubmitAudit, authAuthorizer, code(s.mpSubmitAudit))
+	s.route(http.MethodPost, pathGetAuditStatus, authAuthorizer, code(s.mpAuditStatus))
+	s.route(http.MethodGet, pathLatestAuditStatus, authAuthorizer, code(s.mpLatestAuditStatus))
+	s.route(http.MethodPost, pathRelease, authAuthorizer, code(s.mpRelease))
+	s.route(http.MethodGet, pathRevertRelease, authAuthorizer, code(s.mpRevert))
+	s.route(http.MethodGet, pathUndoAudit, authAuthorizer, code(s.mpUndoAudit))
+	s.route(http.MethodPost, pathModifyDomain, authAuthorizer, code(s.mpModifyDomain))
+	s.route(http.MethodPost, pathWebviewDomain, authAuthorizer, code(s.mpWebviewDomain))
 	s.route(http.MethodPost, pathSetNickname, authAuthorizer, s.mpSetNickname)
 	s.route(http.MethodPost, pathMediaUpload, authAuthorizer, s.mpMediaUpload)
 	s.route(http.MethodPost, pathModifyHeadImage, authAuthorizer, s.mpModifyHeadImage)
 	s.route(http.MethodPost, pathModifySignature, authAuthorizer, s.mpModifySignature)
 	s.route(http.MethodGet, pathBasicInfo, authAuthorizer, s.mpBasicInfo)
 	s.route(http.MethodPost, pathBasicInfo, authAuthorizer, s.mpBasicInfo)
-	s.route(http.MethodPost, pathOpenCreate, authAuthorizer, s.openCreate)
-	s.route(http.MethodPost, pathOpenBind, authAuthorizer, s.openBind)
-	s.route(http.MethodPost, pathOpenUnbind, authAuthorizer, s.openUnbind)
-	s.route(http.MethodPost, pathOpenGet, authAuthorizer, s.openGet)
+	s.route(http.MethodPost, pathOpenCreate, authAuthorizer, needFunc(s.openCreate, false, 24, 25, 60))
+	s.route(http.MethodPost, pathOpenBind, authAuthorizer, needFunc(s.openBind, false, 24, 25, 60))
+	s.route(http.MethodPost, pathOpenUnbind, authAuthorizer, needFunc(s.openUnbind, false, 24, 25, 60))
+	s.route(http.MethodPost, pathOpenGet, authAuthorizer, needFunc(s.openGet, false, 24, 25, 60))
 	s.route(http.MethodPost, pathFastRegister, authComponent, s.fastRegister)
+}
+
+// needFunc wraps the handler h of an authorizer route: the account must have granted the platform
+// one of the permission sets ids, else 61007. With miniOnly, official accounts are not checked
+// (h answers them 85015).
+func needFunc(h func(c *call) (any, error), miniOnly bool, ids ...int) func(c *call) (any, error) {
+	return func(c *call) (any, error) {
+		a := c.authorizer()
+		if a != nil && (a.info.MiniProgram || !miniOnly) &&
+			!slices.ContainsFunc(ids, func(id int) bool { return slices.Contains(a.funcInfo, id) }) {
+			return nil, apiErr(wxerr.CodeAPIUnauthorized, "")
+		}
+		return h(c)
+	}
 }
 
 // miniProgram returns the caller's account and its state; 85015 for an official account.

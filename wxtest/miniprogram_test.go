@@ -711,3 +711,24 @@ func TestMediaUploadSizes(t *testing.T) {
 		map[string]any{"head_img_media_id": r.str("media_id"), "x1": "0", "y1": "0", "x2": "1", "y2": "1"}))
 	requireCode(t, 40006, m.upload("image", "eleven.png", padTo(pngHeader, 10<<20+1)))
 }
+
+// TestPermissionSets: code management needs permission set 18 and the open-platform account calls
+// one of 24, 25 or 60; an account that did not grant them is refused with 61007 until it does.
+func TestPermissionSets(t *testing.T) {
+	m := newMPEnv(t)
+	ctx := context.Background()
+	_, err := m.s.UpdateAuthorization(ctx, mpAppID, 17, 30)
+	require.NoError(t, err)
+	requireCode(t, 61007, m.commit("1", ""))
+	requireCode(t, 61007, m.call(http.MethodGet, "/wxa/get_category", nil))
+	requireCode(t, 61007, m.call(http.MethodPost, "/wxa/modify_domain", map[string]any{"action": "get"}))
+	requireCode(t, 61007, m.call(http.MethodPost, "/cgi-bin/open/create", map[string]any{}))
+	requireCode(t, 0, m.call(http.MethodGet, "/cgi-bin/account/getaccountbasicinfo", nil), "basic info is not set 18")
+	_, ok := m.s.OpenAccount(mpAppID)
+	assert.False(t, ok)
+
+	_, err = m.s.UpdateAuthorization(ctx, mpAppID, 17, 18, 25, 30)
+	require.NoError(t, err)
+	requireCode(t, 0, m.commit("1", ""))
+	requireCode(t, 0, m.call(http.MethodPost, "/cgi-bin/open/create", map[string]any{}))
+}
