@@ -489,7 +489,8 @@ func (s *Server) AddCard(cardID, openID string) (encryptCode string, err error) 
 
 // VerifyCardExt checks a cardExt string as WeChat does when a user adds cardID with wx.addCard: the
 // signature must be the SHA-1 of the sorted values of a live api_ticket of the card's owner,
-// timestamp, card_id, nonce_str and, when present, code and openid; nonce_str at most 32 characters.
+// timestamp, card_id, nonce_str and, when present, code and openid; nonce_str at most 32 characters;
+// code required for a use_custom_code card, openid for a bind_openid card.
 func (s *Server) VerifyCardExt(cardID, cardExt string) error {
 	var ext struct {
 		Code      string          `json:"code"`
@@ -521,6 +522,13 @@ func (s *Server) VerifyCardExt(cardID, cardExt string) error {
 	card := st.cards[cardID]
 	if card == nil {
 		return fmt.Errorf("wxtest: unknown card %q", cardID)
+	}
+	base := card.memberCard["base_info"].(map[string]any)
+	if custom, _ := base["use_custom_code"].(bool); custom && ext.Code == "" {
+		return errors.New("wxtest: cardExt code missing: the card uses custom codes")
+	}
+	if bind, _ := base["bind_openid"].(bool); bind && ext.OpenID == "" {
+		return errors.New("wxtest: cardExt openid missing: the card is bound to an openid (bind_openid)")
 	}
 	for _, t := range st.tickets[card.owner] {
 		if !now.Before(t.expires) {

@@ -369,3 +369,19 @@ func TestCardGetDuringUpdates(t *testing.T) {
 	}
 	<-done
 }
+
+// TestVerifyCardExtCustomCodeAndBoundOpenID: a use_custom_code card needs the code in its cardExt,
+// a bind_openid card the openid (API digest 7.7).
+func TestVerifyCardExtCustomCodeAndBoundOpenID(t *testing.T) {
+	e := newCardEnv(t)
+	custom := e.createCard(func(base, _ map[string]any) { base["use_custom_code"] = true })
+	bound := e.createCard(func(base, _ map[string]any) { base["bind_openid"] = true })
+	ticket := e.do(http.MethodGet, "/cgi-bin/ticket/getticket", url.Values{"access_token": {e.at}, "type": {"wx_card"}}, nil).str("ticket")
+	ext := func(code, openid, sig string) string {
+		return `{"code":"` + code + `","openid":"` + openid + `","timestamp":"1700000000","nonce_str":"n1","signature":"` + sig + `"}`
+	}
+	assert.Error(t, e.s.VerifyCardExt(custom, ext("", "", signExt(ticket, "1700000000", custom, "n1"))), "no code")
+	require.NoError(t, e.s.VerifyCardExt(custom, ext("C1", "", signExt(ticket, "1700000000", custom, "n1", "C1"))))
+	assert.Error(t, e.s.VerifyCardExt(bound, ext("", "", signExt(ticket, "1700000000", bound, "n1"))), "no openid")
+	require.NoError(t, e.s.VerifyCardExt(bound, ext("", "oU", signExt(ticket, "1700000000", bound, "n1", "oU"))))
+}
