@@ -17,7 +17,7 @@ import (
 )
 
 // Member card endpoints (API digest, section 7). All take the authorizer access token of the
-// official account that owns the cards.
+// official account that owns the cards; a mini program's token is refused with 48001.
 const (
 	pathCardTicket        = "/cgi-bin/ticket/getticket"
 	pathCardCreate        = "/card/create"
@@ -45,17 +45,28 @@ const (
 )
 
 func (s *Server) registerCard() {
-	s.route(http.MethodGet, pathCardTicket, authAuthorizer, s.cardTicket)
-	s.route(http.MethodPost, pathCardCreate, authAuthorizer, s.cardCreate)
-	s.route(http.MethodPost, pathCardGet, authAuthorizer, s.cardGet)
-	s.route(http.MethodPost, pathCardUpdate, authAuthorizer, s.cardUpdate)
-	s.route(http.MethodPost, pathCardDecrypt, authAuthorizer, s.cardDecrypt)
-	s.route(http.MethodPost, pathCardActivate, authAuthorizer, s.cardActivate)
-	s.route(http.MethodPost, pathCardActivateForm, authAuthorizer, s.cardActivateForm)
-	s.route(http.MethodPost, pathCardActivateURL, authAuthorizer, s.cardActivateURL)
-	s.route(http.MethodPost, pathCardActivateTemp, authAuthorizer, s.cardActivateTemp)
-	s.route(http.MethodPost, pathCardUserInfo, authAuthorizer, s.cardUserInfo)
-	s.route(http.MethodPost, pathCardUpdateUser, authAuthorizer, s.cardUpdateUser)
+	s.route(http.MethodGet, pathCardTicket, authAuthorizer, officialOnly(s.cardTicket))
+	s.route(http.MethodPost, pathCardCreate, authAuthorizer, officialOnly(s.cardCreate))
+	s.route(http.MethodPost, pathCardGet, authAuthorizer, officialOnly(s.cardGet))
+	s.route(http.MethodPost, pathCardUpdate, authAuthorizer, officialOnly(s.cardUpdate))
+	s.route(http.MethodPost, pathCardDecrypt, authAuthorizer, officialOnly(s.cardDecrypt))
+	s.route(http.MethodPost, pathCardActivate, authAuthorizer, officialOnly(s.cardActivate))
+	s.route(http.MethodPost, pathCardActivateForm, authAuthorizer, officialOnly(s.cardActivateForm))
+	s.route(http.MethodPost, pathCardActivateURL, authAuthorizer, officialOnly(s.cardActivateURL))
+	s.route(http.MethodPost, pathCardActivateTemp, authAuthorizer, officialOnly(s.cardActivateTemp))
+	s.route(http.MethodPost, pathCardUserInfo, authAuthorizer, officialOnly(s.cardUserInfo))
+	s.route(http.MethodPost, pathCardUpdateUser, authAuthorizer, officialOnly(s.cardUpdateUser))
+}
+
+// officialOnly wraps a card handler: card APIs are official-account APIs, a mini program's token is
+// refused with 48001.
+func officialOnly(h func(c *call) (any, error)) func(c *call) (any, error) {
+	return func(c *call) (any, error) {
+		if a := c.authorizer(); a != nil && a.info.MiniProgram {
+			return nil, apiErr(wxerr.CodeAPIUnauthorizedForAccount, "")
+		}
+		return h(c)
+	}
 }
 
 // cardState is the state of the card endpoints.

@@ -385,3 +385,17 @@ func TestVerifyCardExtCustomCodeAndBoundOpenID(t *testing.T) {
 	assert.Error(t, e.s.VerifyCardExt(bound, ext("", "", signExt(ticket, "1700000000", bound, "n1"))), "no openid")
 	require.NoError(t, e.s.VerifyCardExt(bound, ext("", "oU", signExt(ticket, "1700000000", bound, "n1", "oU"))))
 }
+
+// TestCardAPIsNeedAnOfficialAccount: card APIs are official-account APIs (API digest 7): a mini
+// program's token is refused with 48001, so the cardExt of a mini program must be signed with its
+// official account's api_ticket.
+func TestCardAPIsNeedAnOfficialAccount(t *testing.T) {
+	e := newCardEnv(t)
+	const mini = "wx0b0b0b0b0b0b0b0b"
+	e.s.AddAuthorizer(wxtest.Authorizer{AppID: mini, MiniProgram: true})
+	mt, _ := e.authorize(e.componentToken(), mini)
+	q := url.Values{"access_token": {mt}, "type": {"wx_card"}}
+	requireCode(t, 48001, e.do(http.MethodGet, "/cgi-bin/ticket/getticket", q, nil))
+	requireCode(t, 48001, e.do(http.MethodPost, "/card/create", url.Values{"access_token": {mt}}, memberCardBody(nil)))
+	assert.Equal(t, 0, e.call("/card/create", memberCardBody(nil)).code(), "the official account may")
+}
