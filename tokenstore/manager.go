@@ -150,10 +150,18 @@ func (m *Manager) Set(ctx context.Context, key string, tok Token) error {
 	return m.Source(key).Set(ctx, tok)
 }
 
-// Delete drops key from the Store and the in-process copy (an authorizer that revoked its consent).
+// ErrDeleted is returned to callers whose refresh was overtaken by Delete of the same key: the token
+// it fetched is neither stored nor handed out.
+var ErrDeleted = errors.New("tokenstore: key deleted during refresh")
+
+// Delete drops key from the Store and the in-process copy (an authorizer that revoked its consent). A
+// refresh of key already under way does not bring the token back: it ends with ErrDeleted.
 func (m *Manager) Delete(ctx context.Context, key string) error {
 	s := m.Source(key)
+	s.mu.Lock()
+	s.gen.Add(1)
 	s.install(nil)
+	s.mu.Unlock()
 	return m.store.Delete(ctx, key)
 }
 
@@ -162,6 +170,11 @@ type Source struct {
 	m   *Manager
 	key string
 	cur atomic.Pointer[cached]
+
+	// gen counts Deletes; a refresh installs or stores its token only if no Delete came in between.
+	// mu orders a refresh's install against Delete.
+	gen atomic.Uint64
+	mu  sync.Mutex
 }
 
 type cached struct {
@@ -234,6 +247,7 @@ func (s *Source) fresh(tok Token, now time.Time) bool {
 }
 
 func (s *Source) refresh(ctx context.Context) (Token, error) {
+	gen := s.gen.Load()
 	now := s.m.clock()
 	old := s.cur.Load()
 	if old != nil && !old.due.Load() && (old.refreshAt.IsZero() || now.Before(old.refreshAt)) {
@@ -243,20 +257,20 @@ func (s *Source) refresh(ctx context.Context) (Token, error) {
 	if old != nil {
 		due = old.tok.Value
 	}
-	tok, err := s.fromStore(ctx, due)
+	tok, err := s.fromStore(ctx, due, gen)
 	if err == nil {
 		return tok, nil
 	}
 	if !errors.Is(err, ErrNotFound) {
-		return s.fallback(old, now, err)
+		return s.fallback(old, gen, err)
 	}
 	if s.m.fetch == nil {
 		return Token{}, fmt.Errorf("tokenstore: %s: %w", s.key, ErrNotFound)
 	}
 	if s.m.locker != nil {
-		release, tok, err := s.lock(ctx, due)
+		release, tok, err := s.lock(ctx, due, gen)
 		if err != nil {
-			return s.fallback(old, now, err)
+			return s.fallback(old, gen, err)
 		}
 		if release == nil {
 			return tok, nil // another process refreshed while we waited
@@ -265,22 +279,40 @@ func (s *Source) refresh(ctx context.Context) (Token, error) {
 	}
 	tok, err = s.m.fetch(ctx, s.key)
 	if err != nil {
-		return s.fallback(old, now, err)
+		return s.fallback(old, gen, err)
 	}
 	if tok.IsZero() {
 		return Token{}, fmt.Errorf("tokenstore: fetch %s returned an empty token", s.key)
 	}
+	if s.gen.Load() != gen {
+		return Token{}, fmt.Errorf("tokenstore: %s: %w", s.key, ErrDeleted)
+	}
 	if err := s.m.store.Set(ctx, s.key, tok); err != nil {
 		return Token{}, fmt.Errorf("tokenstore: store %s: %w", s.key, err)
 	}
-	s.install(s.newCached(tok, s.m.clock()))
+	if !s.installIf(gen, s.newCached(tok, s.m.clock())) {
+		// Deleted while the token was being stored: take it back out of the Store.
+		_, _ = s.m.store.CompareAndDelete(context.WithoutCancel(ctx), s.key, tok.Value)
+		return Token{}, fmt.Errorf("tokenstore: %s: %w", s.key, ErrDeleted)
+	}
 	return tok, nil
+}
+
+// installIf installs c unless a Delete came since generation gen.
+func (s *Source) installIf(gen uint64, c *cached) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen.Load() != gen {
+		return false
+	}
+	s.install(c)
+	return true
 }
 
 // fromStore serves a fresh token from the Store, installing it locally; ErrNotFound when the Store has
 // none that is fresh. A token whose value is reject — the one that just fell due here — is not fresh
 // whatever its expiry says: it is due, and only a token another process stored in its place is taken.
-func (s *Source) fromStore(ctx context.Context, reject string) (Token, error) {
+func (s *Source) fromStore(ctx context.Context, reject string, gen uint64) (Token, error) {
 	tok, err := s.m.store.Get(ctx, s.key)
 	now := s.m.clock() // after the read, which may have been slow
 	if err != nil {
@@ -292,13 +324,15 @@ func (s *Source) fromStore(ctx context.Context, reject string) (Token, error) {
 	if !s.fresh(tok, now) || (reject != "" && tok.Value == reject) {
 		return Token{}, ErrNotFound
 	}
-	s.install(s.newCached(tok, now))
+	if !s.installIf(gen, s.newCached(tok, now)) {
+		return Token{}, fmt.Errorf("tokenstore: %s: %w", s.key, ErrDeleted)
+	}
 	return tok, nil
 }
 
 // lock takes the distributed lock, or waits, with backoff, for the holder's token to reach the Store.
 // It returns a release function when this process must fetch, or the token another process stored.
-func (s *Source) lock(ctx context.Context, due string) (func(context.Context) error, Token, error) {
+func (s *Source) lock(ctx context.Context, due string, gen uint64) (func(context.Context) error, Token, error) {
 	deadline := time.Now().Add(s.m.lockWait)
 	backoff := 10 * time.Millisecond
 	lockKey := s.key + ":lock"
@@ -306,7 +340,7 @@ func (s *Source) lock(ctx context.Context, due string) (func(context.Context) er
 		release, err := s.m.locker.TryLock(ctx, lockKey, s.m.lockLease)
 		if err == nil {
 			// The previous holder may have stored a token just before releasing.
-			if tok, err := s.fromStore(ctx, due); err == nil {
+			if tok, err := s.fromStore(ctx, due, gen); err == nil {
 				release(context.WithoutCancel(ctx))
 				return nil, tok, nil
 			}
@@ -328,7 +362,7 @@ func (s *Source) lock(ctx context.Context, due string) (func(context.Context) er
 		if backoff < 200*time.Millisecond {
 			backoff *= 2
 		}
-		if tok, err := s.fromStore(ctx, due); err == nil {
+		if tok, err := s.fromStore(ctx, due, gen); err == nil {
 			return nil, tok, nil
 		} else if !errors.Is(err, ErrNotFound) {
 			return nil, Token{}, err
@@ -338,16 +372,18 @@ func (s *Source) lock(ctx context.Context, due string) (func(context.Context) er
 
 // fallback keeps serving a token that is due for refresh but still valid when the refresh failed, and
 // retries the refresh after a short delay; with no valid token the error is returned.
-func (s *Source) fallback(old *cached, _ time.Time, err error) (Token, error) {
+func (s *Source) fallback(old *cached, gen uint64, err error) (Token, error) {
 	now := s.m.clock() // after the failed call, which may have taken long: never serve an expired token
-	if old == nil || old.tok.Expired(now) {
+	if old == nil || old.tok.Expired(now) || s.gen.Load() != gen {
 		return Token{}, err
 	}
 	retry := now.Add(s.m.retryDelay)
 	if !old.tok.ExpiresAt.IsZero() && retry.After(old.tok.ExpiresAt) {
 		retry = old.tok.ExpiresAt
 	}
-	s.install(s.cachedUntil(old.tok, retry, now))
+	if !s.installIf(gen, s.cachedUntil(old.tok, retry, now)) {
+		return Token{}, err
+	}
 	return old.tok, nil
 }
 

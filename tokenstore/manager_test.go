@@ -433,3 +433,28 @@ func TestDueTokenIsNotReacceptedFromStore(t *testing.T) {
 	assert.NotEqual(t, first.Value, tok.Value, "refreshed at margin+jitter, not later")
 	assert.Equal(t, int64(2), f.n.Load())
 }
+
+func TestDeleteDuringRefreshResurrectsNothing(t *testing.T) {
+	st := tokenstore.NewMemoryStore()
+	fetching := make(chan struct{})
+	release := make(chan struct{})
+	fetch := func(ctx context.Context, key string) (tokenstore.Token, error) {
+		close(fetching)
+		<-release
+		return tokenstore.Token{Value: "fetched-before-delete", ExpiresAt: time.Now().Add(time.Hour)}, nil
+	}
+	m := tokenstore.NewManager(st, fetch)
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() { _, err := m.Token(ctx, "k"); done <- err }()
+	<-fetching
+	require.NoError(t, m.Delete(ctx, "k")) // the account revoked its consent while WeChat answered
+	close(release)
+	err := <-done
+	require.Error(t, err, "a token fetched for a deleted key is not handed out")
+	_, err = st.Get(ctx, "k")
+	require.ErrorIs(t, err, tokenstore.ErrNotFound, "nor stored")
+	m2 := tokenstore.NewManager(st, nil)
+	_, err = m2.Token(ctx, "k")
+	require.ErrorIs(t, err, tokenstore.ErrNotFound)
+}
