@@ -605,3 +605,26 @@ func TestComponentJSCode2Session(t *testing.T) {
 	_, ok = e.s.Session(miniApp, "openid-4")
 	assert.False(t, ok)
 }
+
+// TestClearQuotaLeavesAuthorizerQuotas: the component's clear_quota resets the platform's own API
+// counters (API digest 1.10), not those of the APIs its authorizers call with their own tokens.
+func TestClearQuotaLeavesAuthorizerQuotas(t *testing.T) {
+	e := newEnv(t)
+	ct := e.componentToken()
+	const official = "wx2222222222222222"
+	e.s.AddAuthorizer(wxtest.Authorizer{AppID: official})
+	at, _ := e.authorize(ct, official)
+	const ticket = "/cgi-bin/ticket/getticket"
+	e.s.SetDailyQuota(ticket, 1)
+	e.s.SetDailyQuota(pPreAuth, 1)
+	q := url.Values{"access_token": {at}, "type": {"wx_card"}}
+	requireCode(t, 0, e.do(http.MethodGet, ticket, q, nil))
+	requireCode(t, 45009, e.do(http.MethodGet, ticket, q, nil))
+	body := map[string]string{"component_appid": e.app.AppID}
+	requireCode(t, 0, e.post(pPreAuth, ct, body))
+	requireCode(t, 45009, e.post(pPreAuth, ct, body))
+
+	requireCode(t, 0, e.post(pClearQuota, ct, body))
+	requireCode(t, 0, e.post(pPreAuth, ct, body), "the platform's own quota is reset")
+	requireCode(t, 45009, e.do(http.MethodGet, ticket, q, nil), "an authorizer's quota is not")
+}

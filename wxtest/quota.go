@@ -10,9 +10,9 @@ type quota struct {
 }
 
 // SetDailyQuota limits path to limit calls per day (China time, emulator clock): beyond that the
-// call is refused with 45009 until the next day or until the platform calls clear_quota. Calls
-// refused for their token do not count. limit <= 0 removes the limit. Without SetDailyQuota there
-// is no limit.
+// call is refused with 45009 until the next day or, for the platform's own APIs (those not called
+// with an authorizer access token), until the platform calls clear_quota. Calls refused for their
+// token do not count. limit <= 0 removes the limit. Without SetDailyQuota there is no limit.
 func (s *Server) SetDailyQuota(path string, limit int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -41,9 +41,16 @@ func (s *Server) useQuota(path string, now time.Time) bool {
 	return true
 }
 
-// clearQuotas resets every quota's count (clear_quota). Call with s.mu held.
+// clearQuotas resets the counts of the platform's own APIs (clear_quota): the paths not called
+// with an authorizer access token. Call with s.mu held.
 func (s *Server) clearQuotas() {
-	for _, q := range s.quotas {
-		q.used = 0
+	for path, q := range s.quotas {
+		authorizerAPI := false
+		for _, rt := range s.routes[path] {
+			authorizerAPI = authorizerAPI || rt.auth == authAuthorizer
+		}
+		if !authorizerAPI {
+			q.used = 0
+		}
 	}
 }
