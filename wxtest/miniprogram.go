@@ -6,11 +6,12 @@ package wxtest
 // web-view domains and the trial QR code.
 //
 // Rules the emulator enforces, and the errcodes it answers:
-//   - commit: template_id must be in the platform's template library (85014); ext_json must be a
-//     string holding a JSON object (85048), whose extAppid, if any, is the caller (85013); a
-//     standard template (type 1) takes only extAppid, ext and window (85013); "pages" must not be
-//     empty (85047); extPages keys must be pages (85045); tabBar.list items need a pagePath among
-//     the pages (85046). The committed pages (default ["pages/index/index"]) are what get_page lists.
+//   - commit: template_id must be in the platform's template library (85014); ext_json (required;
+//     "" takes the template as is) must be a string holding a JSON object (85048), whose extAppid,
+//     if any, is the caller (85013); a standard template (type 1) takes only extAppid, ext and
+//     window (85013); "pages" must not be empty (85047); extPages keys must be pages (85045);
+//     tabBar.list items need a pagePath among the pages (85046). The committed pages (default
+//     ["pages/index/index"]) are what get_page lists.
 //   - submit_audit: needs a commit (85086); one audit under review at a time (85009); item_list,
 //     when sent, has 1-5 items (85023), each address among the pages (85007) and each category among
 //     the mini program's categories (85008). The audit stays under review until Audit (or
@@ -320,11 +321,10 @@ func (s *Server) mpCommit(c *call) (any, error) {
 		return nil, apiErr(wxerr.CodeInvalidParams, "invalid args hint: [user_version] longer than 64")
 	case req.UserDesc == nil:
 		return nil, missing("user_desc")
+	case req.ExtJSON == nil:
+		return nil, missing("ext_json")
 	}
-	ext := ""
-	if req.ExtJSON != nil {
-		ext = *req.ExtJSON
-	}
+	ext := *req.ExtJSON
 	pages, err := checkExtJSON(ext, a.info.AppID, tpl.typ)
 	if err != nil {
 		return nil, err

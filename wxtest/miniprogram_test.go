@@ -266,6 +266,7 @@ func TestCommitRules(t *testing.T) {
 		{0, func(b map[string]any) { b["user_version"] = strings.Repeat("版", 64) }},
 		{47001, func(b map[string]any) { delete(b, "user_version") }},
 		{47001, func(b map[string]any) { delete(b, "user_desc") }},
+		{47001, func(b map[string]any) { delete(b, "ext_json") }}, // required (API digest 6.1)
 	} {
 		requireCode(t, tc.code, m.call(http.MethodPost, "/wxa/commit", body(tc.mut)), body(tc.mut))
 	}
@@ -705,7 +706,7 @@ func TestModifyDomainRefusedAddChangesNothing(t *testing.T) {
 // and refuses a larger file with 40006, not as missing data.
 func TestMediaUploadSizes(t *testing.T) {
 	m := newMPEnv(t)
-	r := m.upload("image", "five.png", padTo(pngHeader, 5<<20))
+	r := m.upload("image", "big.png", padTo(pngHeader, 4<<20+1))
 	requireCode(t, 0, r)
 	requireCode(t, 40006, m.call(http.MethodPost, "/cgi-bin/account/modifyheadimage",
 		map[string]any{"head_img_media_id": r.str("media_id"), "x1": "0", "y1": "0", "x2": "1", "y2": "1"}))
