@@ -243,6 +243,10 @@ func TestEmulatorBasicInfoAndDomains(t *testing.T) {
 
 	bi, err := mp.BasicInfo(ctx)
 	require.NoError(t, err)
+	assert.Equal(t, "咖啡Coffee", bi.Nickname, "the reviewed name is not applied before approval")
+	require.NoError(t, e.s.ApproveNickname(shopApp))
+	bi, err = mp.BasicInfo(ctx)
+	require.NoError(t, err)
 	assert.Equal(t, shopApp, bi.AppID)
 	assert.Equal(t, "咖啡小馆", bi.Nickname)
 	assert.Equal(t, "咖啡小馆", bi.NicknameInfo.Nickname)

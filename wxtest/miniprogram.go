@@ -31,7 +31,8 @@ package wxtest
 //   - setnickname: width 4-30 where a CJK or full-width character counts 2 (85030); no "小程序"
 //     (85031); a name another known account uses (85029); not after the first release, and at most
 //     2 renames (91002). With materials (license, id_card, naming_other_stuff_N: image media ids of
-//     the caller, 40007 otherwise) the answer carries an audit_id; the name changes at once either way.
+//     the caller, 40007 otherwise) the answer carries an audit_id and the name is under review until
+//     ApproveNickname; without materials it changes at once.
 //   - modifyheadimage: an image media id of the caller from media/upload (40007), at most 2 MB
 //     (40006), crop x1,y1,x2,y2 in [0,1] with x1<x2 and y1<y2 (40097); 5 changes (85049).
 //   - modifysignature: 4-120 characters (85036); 5 changes (85049).
@@ -141,17 +142,18 @@ type mpState struct {
 
 // mpApp is the code and basic-info state of one account.
 type mpApp struct {
-	trial          *mpVersion
-	audits         map[int64]*mpAudit
-	latest         *mpAudit
-	released       *mpVersion
-	history        []*mpVersion // earlier releases, oldest first
-	nextAppVersion int64
-	tcpDomain      []string // the other lists live in Authorizer.Network
-	nicknameUsed   int
-	headUsed       int
-	signatureUsed  int
-	undos          map[string]int // China date → undocodeaudit calls
+	trial           *mpVersion
+	audits          map[int64]*mpAudit
+	latest          *mpAudit
+	released        *mpVersion
+	history         []*mpVersion // earlier releases, oldest first
+	nextAppVersion  int64
+	tcpDomain       []string // the other lists live in Authorizer.Network
+	nicknameUsed    int
+	nicknamePending string // a name under review, applied by ApproveNickname
+	headUsed        int
+	signatureUsed   int
+	undos           map[string]int // China date → undocodeaudit calls
 }
 
 // mpVersion is a committed version of the code.
@@ -1094,12 +1096,30 @@ func (s *Server) mpSetNickname(c *call) (any, error) {
 		}
 		materials = true
 	}
-	a.info.NickName = name
 	app.nicknameUsed++
 	if materials {
+		// Under review: the account keeps its name until ApproveNickname (digest 5.2).
+		app.nicknamePending = name
 		return withOK(map[string]any{"audit_id": 10000000 + app.nicknameUsed, "wording": "名称审核中"}), nil
 	}
+	a.info.NickName = name
+	app.nicknamePending = ""
 	return withOK(map[string]any{"wording": ""}), nil
+}
+
+// ApproveNickname ends the review of the name appID submitted with materials (setnickname answered an
+// audit_id): the account takes that name. It is an error when no name is under review.
+func (s *Server) ApproveNickname(appID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.authorizers[appID]
+	app := s.mp().apps[appID]
+	if a == nil || app == nil || app.nicknamePending == "" {
+		return fmt.Errorf("wxtest: ApproveNickname: %s has no name under review", appID)
+	}
+	a.info.NickName = app.nicknamePending
+	app.nicknamePending = ""
+	return nil
 }
 
 // imageKind returns the image format of data by its magic number, or "".
