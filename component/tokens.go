@@ -82,10 +82,12 @@ func (c *Client) replaceRefreshToken(ctx context.Context, appID, refreshToken st
 	st := c.authzState(appID)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := c.creds.Set(ctx, c.authorizerKey(appID, "refresh_token"), tokenstore.Token{Value: refreshToken}); err != nil {
-		return fmt.Errorf("component: store refresh token of %s: %w", appID, err)
-	}
 	st.gen++
+	if err := c.creds.Set(ctx, c.authorizerKey(appID, "refresh_token"), tokenstore.Token{Value: refreshToken}); err != nil {
+		// It supersedes what was kept all the same: the next refresh writes it first and uses it.
+		c.unsaved.Store(appID, refreshToken)
+		return fmt.Errorf("component: store refresh token of %s (kept in memory until the store accepts it): %w", appID, err)
+	}
 	c.unsaved.Delete(appID)
 	return nil
 }

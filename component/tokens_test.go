@@ -425,3 +425,30 @@ func TestForgetWaitsForARefreshStoringItsToken(t *testing.T) {
 	_, err = e.c.AuthorizerToken(context.Background(), "wxA")
 	assert.ErrorIs(t, err, wxerr.ErrNotAuthorized, "and so is the in-process copy")
 }
+
+func TestQueryAuthStoreFailureKeepsRefreshTokenForNextRefresh(t *testing.T) {
+	creds := newFailingStore(nil)
+	e := setup(t, nil, creds).withComponentToken(t)
+	e.on(t, "POST", "/cgi-bin/component/api_query_auth", queryAuthAnswer)
+	ctx := context.Background()
+	creds.failSet = func(key string) bool { return strings.HasSuffix(key, ":refresh_token") }
+	a, err := e.c.QueryAuth(ctx, "queryauthcode@@@1")
+	require.ErrorIs(t, err, errStore)
+	require.NotNil(t, a, "the exchanged authorisation is returned with the storage error")
+	assert.Contains(t, err.Error(), "kept in memory")
+
+	// The store is back: the next refresh writes the kept token first and uses it; the merchant does
+	// not have to authorise again.
+	creds.failSet = nil
+	r := e.on(t, "POST", "/cgi-bin/component/api_authorizer_token",
+		`{"authorizer_access_token":"SECRET-AT-2","expires_in":7200,"authorizer_refresh_token":"SECRET-RT-1"}`)
+	tok, err := e.c.AuthorizerToken(ctx, "wxauthorizer01")
+	require.NoError(t, err)
+	assert.Equal(t, "SECRET-AT-2", tok.Value)
+	calls := r.list()
+	require.Len(t, calls, 1)
+	assert.Equal(t, "SECRET-RT-1", calls[0].Body["authorizer_refresh_token"])
+	rt, err := get(t, creds, authKey("wxauthorizer01", "refresh_token"))
+	require.NoError(t, err)
+	assert.Equal(t, "SECRET-RT-1", rt.Value)
+}
