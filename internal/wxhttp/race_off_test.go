@@ -1,0 +1,5 @@
+//go:build !race
+
+package wxhttp
+
+const raceEnabled = false
