@@ -18,11 +18,12 @@
 //	authorizer       one authorised account: its access-token source and Do, the escape hatch
 //	miniprogram      code commit/audit/release, domains, basic info, fast registration, login
 //	openplatform     open-platform account binding (UnionID)
-//	card             membership cards
+//	card             membership cards: api_ticket, create, cardExt for wx.addCard, codes, activation
+//	pay              WeChat Pay JSAPI for merchants' mini programs, direct or as service provider (standalone)
 //	crypto           WXBizMsgCrypt and mini-program data decryption; no I/O
 //	tokenstore       Store interface, memory store, Manager; redisstore and sqlstore backends
 //	wxerr            *APIError, named errcodes, sentinels, validation errors
-//	wxtest           an in-process WeChat emulator for tests
+//	wxtest           an in-process WeChat emulator for tests; wxtest/paytest for WeChat Pay
 //
 // Two kinds of state are kept apart: expiring tokens (WithTokenStore; a cache is fine) and durable
 // credentials — the verify ticket, every authorizer's refresh token and authorisation record
@@ -47,14 +48,27 @@ import (
 // Version is the version of wxopen, sent in the User-Agent of every request ("wxopen/VERSION").
 const Version = "0.1.0"
 
-// Hook observes every attempt of every call to WeChat (metrics, tracing). It must not block.
+// Hook observes every attempt of every call to WeChat (metrics, tracing). It must not block. Its
+// signature is func(ctx context.Context, info CallInfo).
 type Hook = wxhttp.Hook
 
-// CallInfo describes one attempt of a call, for a Hook. It never carries a token.
+// CallInfo describes one attempt of a call, for a Hook. It never carries a token. Its fields:
+//
+//	Method     string        // GET or POST
+//	Path       string        // the API path, without the query string
+//	Attempt    int           // 1 for the first attempt
+//	HTTPStatus int           // 0 when no answer came
+//	ErrCode    wxerr.Code    // WeChat's errcode, 0 on success
+//	Duration   time.Duration // of this attempt
+//	Err        error         // the attempt's error, nil on success
 type CallInfo = wxhttp.CallInfo
 
 // RetryPolicy bounds the retries of idempotent calls after a network error, an HTTP 5xx or WeChat's
-// "system busy" (-1). Zero fields take their defaults (3 attempts, 100ms doubling to at most 2s).
+// "system busy" (-1). Writes are never retried. Its fields, whose zero values take the defaults:
+//
+//	MaxAttempts int           // including the first; default 3; 1 turns retries off
+//	BaseDelay   time.Duration // default 100ms, doubled per attempt, with jitter
+//	MaxDelay    time.Duration // default 2s
 type RetryPolicy = wxhttp.RetryPolicy
 
 // Config identifies the third-party platform. Every field is required. Printing a Config with any fmt

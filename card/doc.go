@@ -3,14 +3,17 @@
 // that a mini program passes to wx.addCard, code decryption, the activation form and the activation
 // plugin, member information and bonus/balance updates.
 //
-// A platform builds one [Tickets] (shared by every card Client, so that the rate-limited api_ticket
-// is fetched once per expiry per account) and one [Client] per card-owning official account:
+// With wxopen, get the Client of a card-owning official account from the Platform, which shares one
+// [Tickets] among all of them so that the rate-limited api_ticket is fetched once per expiry per
+// account:
 //
-//	tickets := card.NewTickets(tokenStore, platform.Authorizer)
-//	c := card.New(platform.Authorizer(officialAccountAppID), tickets)
+//	c := platform.Card(officialAccountAppID)
 //	cardID, err := c.Create(ctx, &card.MemberCard{...})
 //	ext, err := c.CardExt(ctx, card.CardExtRequest{CardID: cardID})
 //	// the mini program: wx.addCard({cardList: [ext]}) — CardExt marshals to {"cardId","cardExt"}
+//
+// Without wxopen.Platform, build one Tickets per platform with [NewTickets] and the Clients with
+// [New]; never one Tickets per request, or every request fetches its own ticket.
 //
 // Traps this package absorbs:
 //   - The api_ticket (type wx_card) has a very low quota: it is cached in the token store and

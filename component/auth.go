@@ -73,6 +73,8 @@ func (c *Client) PreAuthCode(ctx context.Context) (*PreAuthCode, error) {
 // AuthURL builds the PC authorisation page URL (the merchant administrator scans a QR code there).
 // redirectURI must be an absolute http(s) URL on the platform's configured "authorisation initiation
 // page domain"; after consent WeChat redirects there with auth_code and expires_in. It sends nothing.
+// The redirect page need not call QueryAuth: WeChat also pushes the code as "authorized", and the
+// Handler exchanges it and stores the tokens (unless HandlerConfig.ManualQueryAuth).
 //
 // https://mp.weixin.qq.com/cgi-bin/componentloginpage?component_appid=…&pre_auth_code=…&redirect_uri=…[&auth_type=…][&biz_appid=…]
 func (c *Client) AuthURL(preAuthCode, redirectURI string, opts AuthURLOptions) (string, error) {

@@ -6,7 +6,7 @@
 // (MessageHandler).
 //
 // A Client is normally obtained from wxopen.Platform.Component. It keeps two kinds of state in two
-// tokenstore.Store values (DESIGN.md, "Two kinds of state"), every key namespaced by the component
+// tokenstore.Store values (README, "Credentials: two kinds of state"), every key namespaced by the component
 // appid so that several platforms can share one store:
 //
 //	token store (expiring, re-creatable)

@@ -2,7 +2,7 @@
 // in-memory Store, and Manager, which hands out expiring tokens and refreshes each of them once however
 // many goroutines (and, with a Locker, processes) ask at the same time.
 //
-// wxopen keeps two kinds of state apart (see DESIGN.md, "Two kinds of state"):
+// wxopen keeps two kinds of state apart (see README, "Credentials: two kinds of state"):
 //   - expiring tokens (component access token, authorizer access tokens, card api_ticket), which a
 //     Manager refreshes on demand and which may live in a cache;
 //   - durable credentials (the verify ticket, each authorizer's refresh token), which cannot be
