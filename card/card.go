@@ -109,13 +109,8 @@ type MemberCardUpdate struct {
 	SupplyBalance            *bool           `json:"supply_balance,omitempty"`
 	BalanceURL               string          `json:"balance_url,omitempty"`
 	BalanceRules             string          `json:"balance_rules,omitempty"`
-	CustomField1             *CustomField    `json:"custom_field1,omitempty"`
-	CustomField2             *CustomField    `json:"custom_field2,omitempty"`
-	CustomField3             *CustomField    `json:"custom_field3,omitempty"`
-	CustomCell1              *CustomCell     `json:"custom_cell1,omitempty"`
-	CustomCell2              *CustomCell     `json:"custom_cell2,omitempty"`
-	CustomCell3              *CustomCell     `json:"custom_cell3,omitempty"`
-	Discount                 *int            `json:"discount,omitempty"`
+	Entries
+	Discount *int `json:"discount,omitempty"`
 }
 
 // Validate checks the fields that are set, as Update does before sending.
@@ -148,7 +143,7 @@ func (u *MemberCardUpdate) Validate() error {
 	if u.Discount != nil && (*u.Discount < 0 || *u.Discount > 100) {
 		return wxerr.Invalid("discount", "0 to 100 (percent off)")
 	}
-	return validateExtras(u.CustomField1, u.CustomField2, u.CustomField3, u.CustomCell1, u.CustomCell2, u.CustomCell3)
+	return u.Entries.validate()
 }
 
 // Update changes the membership card cardID. sendCheck reports whether the change sends the card

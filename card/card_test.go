@@ -285,7 +285,7 @@ func TestUpdateErrors(t *testing.T) {
 		{"bad dates", "pC", &card.MemberCardUpdate{BaseInfo: &card.BaseInfoUpdate{DateInfo: &card.DateInfo{Type: card.DateFixTerm}}}, "base_info.date_info.fixed_term"},
 		{"negative get limit", "pC", &card.MemberCardUpdate{BaseInfo: &card.BaseInfoUpdate{GetLimit: &neg}}, "base_info.get_limit"},
 		{"bad discount", "pC", &card.MemberCardUpdate{Discount: &neg}, "discount"},
-		{"bad custom field", "pC", &card.MemberCardUpdate{CustomField1: &card.CustomField{}}, "custom_field1"},
+		{"bad custom field", "pC", &card.MemberCardUpdate{Entries: card.Entries{CustomField1: &card.CustomField{}}}, "custom_field1"},
 	}
 	e := setup(t)
 	for _, tc := range cases {

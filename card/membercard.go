@@ -329,12 +329,8 @@ type MemberCard struct {
 	BalanceAppBrandUserName string     `json:"balance_app_brand_user_name,omitempty"`
 	BalanceAppBrandPass     string     `json:"balance_app_brand_pass,omitempty"`
 
-	CustomField1 *CustomField `json:"custom_field1,omitempty"`
-	CustomField2 *CustomField `json:"custom_field2,omitempty"`
-	CustomField3 *CustomField `json:"custom_field3,omitempty"`
-	CustomCell1  *CustomCell  `json:"custom_cell1,omitempty"`
-	CustomCell2  *CustomCell  `json:"custom_cell2,omitempty"`
-	CustomCell3  *CustomCell  `json:"custom_cell3,omitempty"`
+	// Entries are the three custom fields and three custom cells on the card.
+	Entries
 	// Discount is the member discount in percent off (10 = 10% off).
 	Discount int `json:"discount,omitempty"`
 	// AdvancedInfo is passed through as it is (advanced_info: use conditions, abstract, images...).
@@ -399,7 +395,7 @@ func (m *MemberCard) Validate() error {
 	if m.Discount < 0 || m.Discount > 100 {
 		return wxerr.Invalid("discount", "0 to 100 (percent off)")
 	}
-	return validateExtras(m.CustomField1, m.CustomField2, m.CustomField3, m.CustomCell1, m.CustomCell2, m.CustomCell3)
+	return m.Entries.validate()
 }
 
 func (d *DateInfo) validate(field string) error {
@@ -422,7 +418,20 @@ func (d *DateInfo) validate(field string) error {
 	return nil
 }
 
-func validateExtras(f1, f2, f3 *CustomField, c1, c2, c3 *CustomCell) error {
+// Entries are a member card's custom fields (custom_field1..3: level, points, coupons… shown under
+// the card's title) and custom cells (custom_cell1..3: entries in the card's list). Shared by
+// MemberCard (card/create) and MemberCardUpdate (card/update); nil entries are not sent.
+type Entries struct {
+	CustomField1 *CustomField `json:"custom_field1,omitempty"`
+	CustomField2 *CustomField `json:"custom_field2,omitempty"`
+	CustomField3 *CustomField `json:"custom_field3,omitempty"`
+	CustomCell1  *CustomCell  `json:"custom_cell1,omitempty"`
+	CustomCell2  *CustomCell  `json:"custom_cell2,omitempty"`
+	CustomCell3  *CustomCell  `json:"custom_cell3,omitempty"`
+}
+
+func (e *Entries) validate() error {
+	f1, f2, f3, c1, c2, c3 := e.CustomField1, e.CustomField2, e.CustomField3, e.CustomCell1, e.CustomCell2, e.CustomCell3
 	for i, f := range []*CustomField{f1, f2, f3} {
 		if f == nil {
 			continue

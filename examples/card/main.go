@@ -83,11 +83,11 @@ func run(ctx context.Context, out io.Writer) error {
 			Sku:         card.Sku{Quantity: 1000},
 			GetLimit:    1,
 		},
-		Prerogative:  "会员九折，生日双倍积分",
-		WxActivate:   true,
-		SupplyBonus:  true,
-		BonusRule:    &card.BonusRule{CostMoneyUnit: 100, IncreaseBonus: 1},
-		CustomField1: &card.CustomField{NameType: card.NameTypeLevel},
+		Prerogative: "会员九折，生日双倍积分",
+		WxActivate:  true,
+		SupplyBonus: true,
+		BonusRule:   &card.BonusRule{CostMoneyUnit: 100, IncreaseBonus: 1},
+		Entries:     card.Entries{CustomField1: &card.CustomField{NameType: card.NameTypeLevel}},
 	})
 	if err != nil {
 		return fmt.Errorf("create: %w", err)
