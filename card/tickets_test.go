@@ -199,6 +199,9 @@ func (s failingStore) Delete(context.Context, string) error                { ret
 func (s failingStore) CompareAndDelete(context.Context, string, string) (bool, error) {
 	return false, s.err
 }
+func (s failingStore) CompareAndSwap(context.Context, string, string, tokenstore.Token) (bool, error) {
+	return false, s.err
+}
 
 // lockCountingStore is a MemoryStore whose locks are counted: NewTickets must keep the store's Locker.
 type lockCountingStore struct {

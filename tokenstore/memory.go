@@ -79,6 +79,28 @@ func (s *MemoryStore) CompareAndDelete(ctx context.Context, key, value string) (
 	return false, nil
 }
 
+// CompareAndSwap implements Store.
+func (s *MemoryStore) CompareAndSwap(ctx context.Context, key, old string, tok Token) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.m[key]
+	if ok && cur.Expired(time.Now()) {
+		delete(s.m, key)
+		ok = false
+	}
+	if old == "" && ok || old != "" && (!ok || cur.Value != old) {
+		return false, nil
+	}
+	if s.m == nil {
+		s.m = make(map[string]Token)
+	}
+	s.m[key] = tok
+	return true, nil
+}
+
 // TryLock implements Locker within this process (a lease that lapses, like Redis's).
 func (s *MemoryStore) TryLock(ctx context.Context, key string, lease time.Duration) (func(context.Context) error, error) {
 	if err := ctx.Err(); err != nil {

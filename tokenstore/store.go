@@ -67,6 +67,19 @@ type Store interface {
 	// CompareAndDelete removes key only if it still holds value, atomically, and reports whether it
 	// did. A token error thus never deletes a token that another caller has just refreshed.
 	CompareAndDelete(ctx context.Context, key, value string) (bool, error)
+	// CompareAndSwap stores tok under key only if key holds old, atomically, and reports whether it
+	// did. An empty old means "only if key holds nothing": absent, or expired (a token past its
+	// ExpiresAt counts as absent everywhere). A false result with a nil error means another value is
+	// stored (or, for a non-empty old, nothing is). A non-nil error means the outcome is unknown: the
+	// write may or may not have happened, and the caller settles it by reading the key (Get), never by
+	// writing a remembered value again.
+	//
+	// Durable credentials are written only through CompareAndSwap (over the value they replace, or
+	// newer than what is stored), so that a stale writer in another instance never overwrites the
+	// live refresh token. With a TTL and an empty old it is also "remember this key unless it is
+	// already remembered" (Redis SET NX PX), which the push handlers use to recognise a push that
+	// another instance has handled.
+	CompareAndSwap(ctx context.Context, key, old string, tok Token) (bool, error)
 }
 
 // Locker is implemented by stores that can serialise a refresh across processes (Redis). Manager uses

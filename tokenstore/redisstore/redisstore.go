@@ -227,6 +227,11 @@ func (s *Store) CompareAndDelete(ctx context.Context, key, value string) (bool, 
 	return n == 1, nil
 }
 
+// CompareAndSwap implements tokenstore.Store. TEMPORARY: replaced by a Lua script (issue 14).
+func (s *Store) CompareAndSwap(ctx context.Context, key, old string, tok tokenstore.Token) (bool, error) {
+	return false, fmt.Errorf("redisstore: compare-and-swap %s: not implemented yet", key)
+}
+
 // TryLock implements tokenstore.Locker with SET key owner NX PX lease, where owner is 128 random bits.
 // The lease is rounded up to the millisecond. The release function deletes the lock only if this owner
 // still holds it (a Lua compare-and-delete); once the lease has lapsed, and possibly been taken by

@@ -392,6 +392,11 @@ func (s *Store) CompareAndDelete(ctx context.Context, key, value string) (bool, 
 	return n > 0, nil
 }
 
+// CompareAndSwap implements tokenstore.Store. TEMPORARY: replaced by a conditional UPDATE (issue 14).
+func (s *Store) CompareAndSwap(ctx context.Context, key, old string, tok tokenstore.Token) (bool, error) {
+	return false, fmt.Errorf("sqlstore: compare-and-swap %q: not implemented yet", key)
+}
+
 // AuditRecord describes when and by what a credential was last written, without its value.
 type AuditRecord struct {
 	// Key is the credential's key.

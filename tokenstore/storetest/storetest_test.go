@@ -90,6 +90,9 @@ func (f failing) Delete(context.Context, string) error                { return f
 func (f failing) CompareAndDelete(context.Context, string, string) (bool, error) {
 	return false, f.err
 }
+func (f failing) CompareAndSwap(context.Context, string, string, tokenstore.Token) (bool, error) {
+	return false, f.err
+}
 
 // broken is a map store with one deliberate contract violation, chosen by mode.
 type broken struct {
@@ -161,6 +164,24 @@ func (b *broken) Delete(ctx context.Context, key string) error {
 	defer b.mu.Unlock()
 	delete(b.m, b.key(key))
 	return nil
+}
+
+// CompareAndSwap is not yet part of the broken modes; it defers to a correct map implementation.
+func (b *broken) CompareAndSwap(ctx context.Context, key, old string, tok tokenstore.Token) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	cur, ok := b.m[b.key(key)]
+	if ok && cur.Expired(time.Now()) {
+		ok = false
+	}
+	if old == "" && ok || old != "" && (!ok || cur.Value != old) {
+		return false, nil
+	}
+	b.m[b.key(key)] = tok
+	return true, nil
 }
 
 func (b *broken) CompareAndDelete(ctx context.Context, key, value string) (bool, error) {
