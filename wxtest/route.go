@@ -2,7 +2,7 @@ package wxtest
 
 // Routing, and how to add endpoints to the emulator.
 //
-// EXTENSION RECIPE (wxtest/miniprogram.go, wxtest/card.go, ...): add your file, then ONE line in
+// EXTENSION RECIPE (wxtest/miniprogram_code.go, wxtest/card.go, ...): add your file, then ONE line in
 // registerRoutes below calling your register method. Nothing else in this package needs editing.
 //
 //	// miniprogram.go
@@ -77,7 +77,10 @@ import (
 func (s *Server) registerRoutes() {
 	s.registerComponent()   // component.go: section 1 of the API digest
 	s.registerTemplates()   // templates.go: code templates, section 6.8
-	s.registerMiniProgram() // miniprogram.go: open accounts, fast registration, basic info, code management (4-6)
+	s.registerMPAccounts()  // miniprogram_accounts.go: open accounts, fast registration (4, 5.1)
+	s.registerMPBasicInfo() // miniprogram_basicinfo.go: name, avatar, introduction, media (5.2-5.3)
+	s.registerMPCode()      // miniprogram_code.go: commit, audit, release (6.1-6.6)
+	s.registerMPDomain()    // miniprogram_domain.go: server and web-view domains (6.7)
 	s.registerCard()        // card.go: member cards, section 7
 }
 
