@@ -45,7 +45,8 @@ import (
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
-// Version is the version of wxopen, sent in the User-Agent of every request ("wxopen/VERSION").
+// Version is the version of wxopen, sent in the User-Agent of every request ("wxopen/VERSION"). It is
+// the one place the version is written; CHANGELOG.md has a section for it (checked by a test).
 const Version = "0.1.0"
 
 // Hook observes every attempt of every call to WeChat (metrics, tracing). It must not block. Its
@@ -236,6 +237,7 @@ func New(cfg Config, opts ...Option) (*Platform, error) {
 			return nil, err
 		}
 	}
+	o.http.UserAgent = "wxopen/" + Version
 	caller, err := wxhttp.New(o.http)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -43,8 +44,22 @@ func mockPlatform(t *testing.T, opts ...wxopen.Option) (*wxopen.Platform, *httpm
 	return p, mt
 }
 
-func TestVersionMatchesUserAgent(t *testing.T) {
-	assert.Equal(t, wxhttp.Version, wxopen.Version)
+func TestVersionInUserAgentAndChangelog(t *testing.T) {
+	p, mt := mockPlatform(t)
+	var ua string
+	mt.RegisterResponder("POST", "https://api.weixin.qq.com/cgi-bin/component/api_start_push_ticket",
+		func(r *http.Request) (*http.Response, error) {
+			ua = r.Header.Get("User-Agent")
+			return httpmock.NewStringResponse(200, `{"errcode":0,"errmsg":"ok"}`), nil
+		})
+	require.NoError(t, p.Component().StartPushTicket(context.Background()))
+	assert.Equal(t, "wxopen/"+wxopen.Version, ua)
+
+	// The released version has its section in CHANGELOG.md, above the older ones.
+	log, err := os.ReadFile("CHANGELOG.md")
+	require.NoError(t, err)
+	assert.Contains(t, string(log), "\n## [Unreleased]\n")
+	assert.Contains(t, string(log), "\n## ["+wxopen.Version+"] - ", "CHANGELOG.md has no section for Version")
 }
 
 func TestNewValidatesConfig(t *testing.T) {

@@ -25,9 +25,6 @@ import (
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
-// Version is wxopen's version, sent in the User-Agent.
-const Version = "0.1.0"
-
 // DefaultBaseURL is WeChat's API host.
 const DefaultBaseURL = "https://api.weixin.qq.com"
 
@@ -101,6 +98,7 @@ type Config struct {
 	Logger     *slog.Logger  // optional; debug line per attempt, secrets redacted
 	Hook       Hook          // optional
 	Retry      RetryPolicy
+	UserAgent  string // default "wxopen"; wxopen.New sends "wxopen/" + wxopen.Version
 }
 
 // Client sends requests to WeChat. It is safe for concurrent use.
@@ -129,7 +127,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	rc := resty.NewWithClient(hc)
 	rc.SetLogger(quietLogger{})
-	rc.SetHeader("User-Agent", "wxopen/"+Version)
+	ua := cfg.UserAgent
+	if ua == "" {
+		ua = "wxopen"
+	}
+	rc.SetHeader("User-Agent", ua)
 	rc.SetRetryCount(0)
 	c := &Client{rc: rc, base: base, timeout: cfg.Timeout, log: cfg.Logger, hook: cfg.Hook, retry: cfg.Retry}
 	if c.timeout <= 0 {

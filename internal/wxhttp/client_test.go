@@ -94,7 +94,7 @@ func TestDoRequestShape(t *testing.T) {
 	assert.Equal(t, "POST", got.Method)
 	assert.Equal(t, "/cgi-bin/component/api_query_auth", got.URL.Path)
 	assert.Equal(t, url.Values{"x": {"1"}, "component_access_token": {"SECRET-TOKEN-1"}}, got.URL.Query())
-	assert.Equal(t, "wxopen/"+wxhttp.Version, got.Header.Get("User-Agent"))
+	assert.Equal(t, "wxopen", got.Header.Get("User-Agent"))
 	assert.Contains(t, got.Header.Get("Content-Type"), "application/json")
 	assert.JSONEq(t, `{"component_appid":"wxC","name":"小程序<&>"}`, string(gotBody))
 	assert.Contains(t, string(gotBody), "小程序<&>", "non-ASCII and HTML characters are sent raw, not \\u-escaped")
