@@ -19,6 +19,8 @@ import (
 	wxopen "github.com/wxopen-go/wxopen"
 	"github.com/wxopen-go/wxopen/crypto"
 	"github.com/wxopen-go/wxopen/pay"
+	usersession "github.com/wxopen-go/wxopen/session"
+	"github.com/wxopen-go/wxopen/tokenstore"
 	"github.com/wxopen-go/wxopen/wxtest"
 )
 
@@ -120,7 +122,36 @@ func TestSecretsScanEverywhere(t *testing.T) {
 		seen = append(seen, rec.Body.String())
 	}
 
+	// Merchants' users' sessions: the session package's values, logs and HTTP answers.
+	sessions, err := usersession.New(tokenstore.NewMemoryStore(), usersession.PlatformLogin(e.p), usersession.WithLogger(logger))
+	require.NoError(t, err)
+	userSess, err := sessions.Login(ctx, merchantApp, e.emu.IssueLoginCode(merchantApp, "oUSER"))
+	require.NoError(t, err)
+	userKey, ok := e.emu.Session(merchantApp, "oUSER")
+	require.True(t, ok)
+	_, err = sessions.DecryptUserInfo(ctx, userSess, "bm90IGRhdGE=", "AAAAAAAAAAAAAAAAAAAAAA==")
+	showErr(err)
+	_, err = sessions.Login(ctx, merchantApp, "bad-code")
+	showErr(err)
+	show(sessions, userSess, *userSess)
+	mux := http.NewServeMux()
+	sessions.Mount(mux, "/wx", nil)
+	for _, r := range []*http.Request{
+		httptestRequest(http.MethodPost, "/wx/login/"+e.emu.IssueLoginCode(merchantApp, "oUSER")+"?appid="+merchantApp, ""),
+		httptestRequest(http.MethodGet, "/wx/is_valid_token", ""),
+		httptestRequest(http.MethodPost, "/wx/up_user_info", `{"encryptedData":"bm90IGRhdGE=","iv":"AAAAAAAAAAAAAAAAAAAAAA=="}`),
+	} {
+		r.Header.Set("Authorization", "Bearer "+userSess.Token)
+		rec := httptestRecorder()
+		mux.ServeHTTP(rec, r)
+		require.Less(t, rec.Code, 500)
+		seen = append(seen, rec.Body.String())
+	}
+	newKey, _ := e.emu.Session(merchantApp, "oUSER")
+	require.NotEqual(t, userKey, newKey, "the handler's login rotated the key")
+
 	secrets := map[string]string{
+		"user session key": userKey, "user session key after login": newKey, "user session token": userSess.Token,
 		"AppSecret": app.AppSecret, "message token": app.Token, "EncodingAESKey": app.EncodingAESKey,
 		"verify ticket": ticket, "component access token": compTok.Value, "authorizer access token": authTok.Value,
 		"refresh token": refresh, "session key": session.SessionKey, "APIv3 key": apiV3,

@@ -1,0 +1,69 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/wxopen-go/wxopen/crypto"
+	"github.com/wxopen-go/wxopen/miniprogram"
+	"github.com/wxopen-go/wxopen/wxerr"
+)
+
+// decryptInto decrypts encryptedData with the session's stored key and checks that its watermark
+// names the session's mini program.
+func decryptInto(what string, s *Session, encryptedData, iv string, out any) error {
+	if s == nil || s.sessionKey == "" {
+		return fmt.Errorf("session: decrypt %s: %w (not a session from this Manager)", what, ErrInvalid)
+	}
+	if encryptedData == "" {
+		return wxerr.Invalid("encryptedData", "required")
+	}
+	if iv == "" {
+		return wxerr.Invalid("iv", "required")
+	}
+	plain, err := crypto.DecryptUserData(s.sessionKey, iv, encryptedData, s.AppID)
+	if err != nil {
+		// A wrong key usually means the mini program logged in again (new session key) and sent
+		// data encrypted under the new one with the old token: it must use its new token.
+		return fmt.Errorf("session: decrypt %s: %w", what, err)
+	}
+	if err := json.Unmarshal(plain, out); err != nil {
+		return fmt.Errorf("session: decrypt %s: decode: %w", what, err)
+	}
+	return nil
+}
+
+// DecryptUserInfo decrypts the encryptedData and iv of wx.getUserInfo (or of any open-data call whose
+// plaintext is a user profile) with the session key kept for s, which must come from this Manager
+// (Login, Validate, the middleware). The watermark must name the session's mini program
+// (errors.Is(err, crypto.ErrWatermark) otherwise). When the data carries a unionid the session did
+// not know, it is recorded (SetUnionID) and s is updated.
+func (m *Manager) DecryptUserInfo(ctx context.Context, s *Session, encryptedData, iv string) (*miniprogram.UserInfo, error) {
+	var u miniprogram.UserInfo
+	if err := decryptInto("user info", s, encryptedData, iv, &u); err != nil {
+		return nil, err
+	}
+	if u.OpenID != "" && u.OpenID != s.OpenID {
+		return nil, fmt.Errorf("session: decrypt user info: %w: data of another user", ErrInvalid)
+	}
+	if u.UnionID != "" && s.UnionID == "" {
+		ns, err := m.SetUnionID(ctx, s.Token, u.UnionID)
+		if err != nil {
+			return nil, err
+		}
+		s.UnionID, s.UserID = ns.UnionID, ns.UserID
+	}
+	return &u, nil
+}
+
+// DecryptPhoneNumber decrypts the encryptedData and iv of getPhoneNumber with the session key kept for
+// s (the old route; miniprogram.Client.PhoneNumber takes the newer code). The watermark must name the
+// session's mini program.
+func (m *Manager) DecryptPhoneNumber(_ context.Context, s *Session, encryptedData, iv string) (*miniprogram.PhoneNumber, error) {
+	var p miniprogram.PhoneNumber
+	if err := decryptInto("phone number", s, encryptedData, iv, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
