@@ -9,6 +9,8 @@ import (
 // MemoryStore is a Store (and a Locker) held in this process's memory. It is the default for both kinds
 // of state: good for tests and single-instance deployments, lost on restart. The zero value is ready.
 type MemoryStore struct {
+	now func() time.Time // nil: time.Now
+
 	mu    sync.Mutex
 	m     map[string]Token
 	locks map[string]memLock
@@ -19,8 +21,32 @@ type memLock struct {
 	until time.Time
 }
 
+// MemoryOption configures a MemoryStore.
+type MemoryOption func(*MemoryStore)
+
+// WithStoreClock makes the store judge expiry (of tokens and lock leases) by now instead of
+// time.Now, for tests that run on another clock, such as the wxtest emulator's.
+func WithStoreClock(now func() time.Time) MemoryOption {
+	return func(s *MemoryStore) { s.now = now }
+}
+
 // NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
+func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
+	s := &MemoryStore{}
+	for _, o := range opts {
+		if o != nil {
+			o(s)
+		}
+	}
+	return s
+}
+
+func (s *MemoryStore) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
+}
 
 // Get implements Store. Expired tokens are reported as ErrNotFound.
 func (s *MemoryStore) Get(ctx context.Context, key string) (Token, error) {
@@ -33,7 +59,7 @@ func (s *MemoryStore) Get(ctx context.Context, key string) (Token, error) {
 	if !ok {
 		return Token{}, ErrNotFound
 	}
-	if t.Expired(time.Now()) {
+	if t.Expired(s.clock()) {
 		delete(s.m, key)
 		return Token{}, ErrNotFound
 	}
@@ -87,7 +113,7 @@ func (s *MemoryStore) CompareAndSwap(ctx context.Context, key, old string, tok T
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cur, ok := s.m[key]
-	if ok && cur.Expired(time.Now()) {
+	if ok && cur.Expired(s.clock()) {
 		delete(s.m, key)
 		ok = false
 	}
@@ -108,7 +134,7 @@ func (s *MemoryStore) TryLock(ctx context.Context, key string, lease time.Durati
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.clock()
 	if l, ok := s.locks[key]; ok && now.Before(l.until) {
 		return nil, ErrLocked
 	}

@@ -57,6 +57,35 @@ if string.sub(v, j + 1) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `
 
+// casLua stores ARGV[2] (an encoded token) under KEYS[1] if the token stored there has the value
+// ARGV[1], or, for an empty ARGV[1], if nothing live is stored. Like casDelete it compares the decoded
+// value, not the encoding. A stored token whose expiry (Unix ns, no leading zeros) is not after ARGV[4]
+// (the caller's clock, the one Get uses) counts as absent even if Redis has not dropped it yet; the
+// numbers are compared as strings (length first) because Lua's doubles cannot hold 19 digits exactly.
+// ARGV[3] is the TTL: empty for a durable token (no TTL, removing any), "0" for a token that has
+// already expired (the key is deleted, as Set does), or milliseconds for PX.
+const casLua = `
+local v = redis.call('GET', KEYS[1])
+local live = false
+if v then
+  local j = nil
+  if string.sub(v, 1, 2) == '1|' then j = string.find(v, '|', 3, true) end
+  if not j then return redis.error_reply('redisstore: key does not hold a redisstore token') end
+  local exp, now = string.sub(v, 3, j - 1), ARGV[4]
+  live = exp == '' or (string.sub(exp, 1, 1) ~= '-' and (#exp > #now or (#exp == #now and exp > now)))
+  if live and ARGV[1] ~= '' and string.sub(v, j + 1) ~= ARGV[1] then return 0 end
+end
+if (ARGV[1] == '') == live then return 0 end
+if ARGV[3] == '' then
+  redis.call('SET', KEYS[1], ARGV[2])
+elseif ARGV[3] == '0' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return 1
+`
+
 // unlock deletes the lock KEYS[1] only if ARGV[1], this owner, still holds it.
 const unlockLua = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -70,6 +99,7 @@ type Store struct {
 	prefix    string
 	log       *slog.Logger
 	casDelete *redis.Script
+	cas       *redis.Script
 	unlock    *redis.Script
 }
 
@@ -92,6 +122,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 		client:    client,
 		prefix:    DefaultPrefix,
 		casDelete: redis.NewScript(casDeleteLua),
+		cas:       redis.NewScript(casLua),
 		unlock:    redis.NewScript(unlockLua),
 	}
 	for _, o := range opts {
@@ -227,9 +258,52 @@ func (s *Store) CompareAndDelete(ctx context.Context, key, value string) (bool, 
 	return n == 1, nil
 }
 
-// CompareAndSwap implements tokenstore.Store. TEMPORARY: replaced by a Lua script (issue 14).
+// CompareAndSwap implements tokenstore.Store with one Lua script, atomic in Redis: it compares the
+// stored token's value (not its encoding) with old, treats a token expired by this process's clock as
+// absent (as Get does), and writes tok with the TTL Set would give it. With an empty old and a TTL it
+// is SET NX PX.
+//
+// The script runs inside MULTI/EXEC. go-redis resends a plain command whose reply was lost (an EOF
+// after the write), and a resent swap would find its own write and report false: a lie. A
+// transaction's lost reply is never resent, so the caller gets the error and settles it by reading.
 func (s *Store) CompareAndSwap(ctx context.Context, key, old string, tok tokenstore.Token) (bool, error) {
-	return false, fmt.Errorf("redisstore: compare-and-swap %s: not implemented yet", key)
+	ttl := ""
+	if !tok.ExpiresAt.IsZero() {
+		if tok.ExpiresAt.After(time.Unix(0, math.MaxInt64)) {
+			return false, wxerr.Invalid("ExpiresAt", "before the year 2262")
+		}
+		ttl = "0"
+		if d := time.Until(tok.ExpiresAt); d > 0 {
+			ttl = strconv.FormatInt(ceilMillis(d).Milliseconds(), 10)
+		}
+	}
+	keys := []string{s.key(key)}
+	args := []any{old, encode(tok), ttl, strconv.FormatInt(time.Now().UnixNano(), 10)}
+	n, err := s.runTx(ctx, s.cas, keys, args)
+	if err != nil {
+		return false, fmt.Errorf("redisstore: compare-and-swap %s: %w", key, err)
+	}
+	return n == 1, nil
+}
+
+// runTx runs script in a MULTI/EXEC transaction (EVALSHA, then EVAL if Redis lost the script after
+// SCRIPT FLUSH or a restart: NOSCRIPT means it did not run) and returns its integer result.
+func (s *Store) runTx(ctx context.Context, script *redis.Script, keys []string, args []any) (int64, error) {
+	var cmd *redis.Cmd
+	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		cmd = script.EvalSha(ctx, p, keys, args...)
+		return nil
+	})
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		_, err = s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			cmd = script.Eval(ctx, p, keys, args...)
+			return nil
+		})
+	}
+	if err != nil {
+		return 0, err
+	}
+	return cmd.Int64()
 }
 
 // TryLock implements tokenstore.Locker with SET key owner NX PX lease, where owner is 128 random bits.

@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/wxopen-go/wxopen/tokenstore"
@@ -12,4 +13,22 @@ func TestContract(t *testing.T) {
 		db := b.open(t)
 		storetest.Run(t, func(t *testing.T) tokenstore.Store { return newStore(t, db) })
 	})
+}
+
+// TestContractClientFoundRows: with go-sql-driver's clientFoundRows=true, MySQL counts the rows an
+// UPDATE matched rather than changed; CompareAndSwap must report the same outcomes.
+func TestContractClientFoundRows(t *testing.T) {
+	b := backends[0]
+	if dsn := lookupEnv(b.env); dsn != "" {
+		t.Setenv(b.env, withParam(dsn, "clientFoundRows=true"))
+	}
+	db := b.open(t)
+	storetest.Run(t, func(t *testing.T) tokenstore.Store { return newStore(t, db) })
+}
+
+func withParam(dsn, param string) string {
+	if strings.Contains(dsn, "?") {
+		return dsn + "&" + param
+	}
+	return dsn + "?" + param
 }

@@ -60,7 +60,9 @@
 // Set is an upsert (INSERT ... ON DUPLICATE KEY UPDATE on MySQL, INSERT ... ON CONFLICT DO UPDATE on
 // PostgreSQL) in a transaction: when it fails, for instance because the connection drops, the caller
 // gets the error and the row keeps its previous value. CompareAndDelete is a single conditional DELETE
-// that reports whether it removed a row. Get returns tokenstore.ErrNotFound when there is no row or the
+// that reports whether it removed a row. CompareAndSwap is a single conditional statement (an UPDATE
+// over the old value, or an insert that takes over only an expired row), never resent by database/sql;
+// when its answer is lost the caller gets the error and reads the row to learn the outcome. Get returns tokenstore.ErrNotFound when there is no row or the
 // row has expired (expired rows stay until overwritten or removed by PurgeExpired); any other failure
 // is returned wrapped, never as a miss.
 package sqlstore
@@ -145,6 +147,11 @@ type queries struct {
 	get, upsert, del, cad     string
 	audit, auditPrefix, purge string
 	upsertArgs                func(key, value string, exp sql.NullInt64, now int64, by string) []any
+	// casUpdate swaps over an old value; casInsert writes where nothing live is stored (see
+	// CompareAndSwap). The args functions order the arguments for the dialect.
+	casUpdate, casInsert string
+	casUpdateArgs        func(key, old, value string, exp sql.NullInt64, now int64, by string) []any
+	casInsertArgs        func(key, value string, exp sql.NullInt64, now int64, by string) []any
 }
 
 var _ tokenstore.Store = (*Store)(nil)
@@ -246,6 +253,28 @@ func build(d Dialect, t string) queries {
 		q.audit = "SELECT cred_key, expires_at, updated_at, updated_by FROM " + t + " WHERE cred_key = ?"
 		q.auditPrefix = "SELECT cred_key, expires_at, updated_at, updated_by FROM " + t + " WHERE cred_key LIKE ? ESCAPE '!' ORDER BY cred_key"
 		q.purge = "DELETE FROM " + t + " WHERE expires_at IS NOT NULL AND expires_at <= ?"
+		// MySQL's affected-rows count cannot tell these statements' outcomes apart: an UPDATE that
+		// writes what the row already holds counts 0, and with the DSN option clientFoundRows an
+		// ON DUPLICATE KEY UPDATE that changes nothing counts 1, like an insert. So the statements
+		// mark the outcome themselves with LAST_INSERT_ID(1), which the server returns as the
+		// statement's insert id (the table has no AUTO_INCREMENT column, so it is 0 otherwise):
+		// the UPDATE marks a match, the insert marks a refusal (a live row is there).
+		q.casUpdate = "UPDATE " + t + " SET cred_value = ?, expires_at = ?, updated_at = ?, " +
+			"updated_by = IF(LAST_INSERT_ID(1), ?, '') WHERE cred_key = ? AND cred_value = ? AND (expires_at IS NULL OR expires_at > ?)"
+		q.casUpdateArgs = func(key, old, value string, exp sql.NullInt64, now int64, by string) []any {
+			return []any{value, exp, now, by, key, old, now}
+		}
+		// An expired row is taken over. The assignments run left to right and each sees the columns
+		// assigned before it, so expires_at, which the condition reads, is assigned last.
+		const expired = "expires_at IS NOT NULL AND expires_at <= ?"
+		q.casInsert = "INSERT INTO " + t + " (" + cols + ") VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE " +
+			"cred_value = IF(" + expired + ", ?, cred_value), " +
+			"updated_at = IF(" + expired + ", ?, updated_at), " +
+			"updated_by = IF(" + expired + ", ?, updated_by), " +
+			"expires_at = IF(" + expired + ", ?, IF(LAST_INSERT_ID(1), expires_at, expires_at))"
+		q.casInsertArgs = func(key, value string, exp sql.NullInt64, now int64, by string) []any {
+			return []any{key, value, exp, now, by, now, value, now, now, now, by, now, exp}
+		}
 		return q
 	}
 	q.create = "CREATE TABLE IF NOT EXISTS " + t + ` (
@@ -266,6 +295,19 @@ func build(d Dialect, t string) queries {
 	q.audit = "SELECT cred_key, expires_at, updated_at, updated_by FROM " + t + " WHERE cred_key = $1"
 	q.auditPrefix = "SELECT cred_key, expires_at, updated_at, updated_by FROM " + t + " WHERE cred_key LIKE $1 ESCAPE '!' ORDER BY cred_key"
 	q.purge = "DELETE FROM " + t + " WHERE expires_at IS NOT NULL AND expires_at <= $1"
+	// PostgreSQL counts the rows an UPDATE matched, and an ON CONFLICT DO UPDATE whose WHERE fails
+	// counts 0: the affected-rows count is the outcome.
+	q.casUpdate = "UPDATE " + t + " SET cred_value = $1, expires_at = $2, updated_at = $3, updated_by = $4 " +
+		"WHERE cred_key = $5 AND cred_value = $6 AND (expires_at IS NULL OR expires_at > $3)"
+	q.casUpdateArgs = func(key, old, value string, exp sql.NullInt64, now int64, by string) []any {
+		return []any{value, exp, now, by, key, old}
+	}
+	q.casInsert = "INSERT INTO " + t + " AS c (" + cols + ") VALUES ($1, $2, $3, $4, $5) ON CONFLICT (cred_key) DO UPDATE SET " +
+		"cred_value = EXCLUDED.cred_value, expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by " +
+		"WHERE c.expires_at IS NOT NULL AND c.expires_at <= EXCLUDED.updated_at"
+	q.casInsertArgs = func(key, value string, exp sql.NullInt64, now int64, by string) []any {
+		return []any{key, value, exp, now, by}
+	}
 	return q
 }
 
@@ -392,9 +434,66 @@ func (s *Store) CompareAndDelete(ctx context.Context, key, value string) (bool, 
 	return n > 0, nil
 }
 
-// CompareAndSwap implements tokenstore.Store. TEMPORARY: replaced by a conditional UPDATE (issue 14).
+// CompareAndSwap implements tokenstore.Store with one statement, atomic in the database, that also
+// records the time and tokenstore.Reason(ctx) like Set: for a non-empty old, an UPDATE of the row
+// whose value is old and which has not expired; for an empty old, an insert that takes over an
+// expired row and leaves a live one alone (ON DUPLICATE KEY UPDATE / ON CONFLICT DO UPDATE with a
+// condition). Keys and values are checked as Set checks them; an old value that the table cannot hold
+// matches nothing.
+//
+// The statement runs on a connection taken from the pool for it alone (*sql.DB.Conn), because
+// database/sql resends a statement that failed with driver.ErrBadConn on another connection; a swap
+// resent after it had been applied would find its own write and report false. A driver should
+// return ErrBadConn only when nothing was sent, but a CompareAndSwap does not depend on that: taking
+// the connection may be retried, the statement never is. When the answer is lost (the connection
+// drops after the server committed), the caller gets the error and settles it by reading.
 func (s *Store) CompareAndSwap(ctx context.Context, key, old string, tok tokenstore.Token) (bool, error) {
-	return false, fmt.Errorf("sqlstore: compare-and-swap %q: not implemented yet", key)
+	if err := checkKey(key); err != nil {
+		return false, err
+	}
+	if !utf8.ValidString(tok.Value) || strings.IndexByte(tok.Value, 0) >= 0 {
+		return false, wxerr.Invalid("value", "UTF-8 without NUL")
+	}
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("sqlstore: compare-and-swap %q: %w", key, err)
+	}
+	if !utf8.ValidString(old) || strings.IndexByte(old, 0) >= 0 {
+		return false, nil // never stored, so never matched
+	}
+	var exp sql.NullInt64
+	if !tok.ExpiresAt.IsZero() {
+		exp = sql.NullInt64{Int64: tok.ExpiresAt.UnixMilli(), Valid: true}
+	}
+	now, by := s.now().UnixMilli(), auditReason(ctx)
+	query, args := s.q.casInsert, s.q.casInsertArgs(key, tok.Value, exp, now, by)
+	if old != "" {
+		query, args = s.q.casUpdate, s.q.casUpdateArgs(key, old, tok.Value, exp, now, by)
+	}
+
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: compare-and-swap %q: %w", key, err)
+	}
+	defer conn.Close()
+	res, err := conn.ExecContext(ctx, query, args...)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: compare-and-swap %q: %w", key, err)
+	}
+	if s.dialect == MySQL {
+		id, err := res.LastInsertId()
+		if err != nil {
+			return false, fmt.Errorf("sqlstore: compare-and-swap %q: insert id: %w", key, err)
+		}
+		if old != "" {
+			return id == 1, nil // the UPDATE marks a match
+		}
+		return id == 0, nil // the insert marks a refusal
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: compare-and-swap %q: rows affected: %w", key, err)
+	}
+	return n == 1, nil
 }
 
 // AuditRecord describes when and by what a credential was last written, without its value.

@@ -18,6 +18,12 @@
 //     values of at least 4 KiB. Keys are compared exactly: "k", "K" and "k " are three keys, and a value
 //     compares equal only to itself in CompareAndDelete.
 //   - CompareAndDelete is atomic: when many callers race to delete the same value, exactly one wins.
+//   - CompareAndSwap writes only over the value it names (compared exactly, like CompareAndDelete), or,
+//     with an empty old, only where nothing live is stored; an expired token counts as absent (its
+//     value matches nothing, and an empty old takes its place). What it writes reads back like a Set:
+//     same value, same ExpiresAt, expiring at ExpiresAt (a TTL is honoured, a durable token loses any
+//     earlier expiry). It is atomic: when many callers race from the same old value (or from nothing),
+//     exactly one wins and the others get false without an error.
 //   - Every method given a cancelled context returns an error that wraps context.Canceled and does
 //     nothing.
 //
@@ -372,6 +378,8 @@ func Run(t *testing.T, newStore func(t *testing.T) tokenstore.Store) {
 		}
 	})
 
+	runCompareAndSwap(t, h)
+
 	t.Run("CancelledContext", func(t *testing.T) {
 		s, key := h(t)
 		mustSet(t, s, key("a"), tokenstore.Token{Value: "before"})
@@ -389,6 +397,13 @@ func Run(t *testing.T, newStore func(t *testing.T) tokenstore.Store) {
 		if ok, err := s.CompareAndDelete(c, key("a"), "before"); !errors.Is(err, context.Canceled) || ok {
 			t.Errorf("CompareAndDelete with a cancelled context = %v, %v; want false, context.Canceled", ok, err)
 		}
+		if ok, err := s.CompareAndSwap(c, key("a"), "before", tokenstore.Token{Value: "swapped"}); !errors.Is(err, context.Canceled) || ok {
+			t.Errorf("CompareAndSwap with a cancelled context = %v, %v; want false, context.Canceled", ok, err)
+		}
+		if ok, err := s.CompareAndSwap(c, key("absent"), "", tokenstore.Token{Value: "new"}); !errors.Is(err, context.Canceled) || ok {
+			t.Errorf("CompareAndSwap(absent) with a cancelled context = %v, %v; want false, context.Canceled", ok, err)
+		}
+		mustMiss(t, s, key("absent"))
 		if got := mustGet(t, s, key("a")); got.Value != "before" {
 			t.Errorf("calls with a cancelled context changed the store: Get = %q, want %q", got.Value, "before")
 		}
@@ -417,6 +432,11 @@ func RunFailure(t *testing.T, broken tokenstore.Store) {
 	}
 	if ok, err := broken.CompareAndDelete(c, key, "v"); err == nil || ok {
 		t.Errorf("CompareAndDelete on a failing store = %v, %v; want false and an error", ok, err)
+	}
+	for _, old := range []string{"", "v"} {
+		if ok, err := broken.CompareAndSwap(c, key, old, tokenstore.Token{Value: "w"}); err == nil || ok {
+			t.Errorf("CompareAndSwap(old %q) on a failing store = %v, %v; want false and an error", old, ok, err)
+		}
 	}
 }
 
@@ -457,6 +477,15 @@ func mustMiss(t *testing.T, s tokenstore.Store, key string) {
 	if !errors.Is(err, tokenstore.ErrNotFound) {
 		t.Fatalf("Get(%q) = %v, %v; want ErrNotFound", key, tok, err)
 	}
+}
+
+func mustCAS(t *testing.T, s tokenstore.Store, key, old string, tok tokenstore.Token) bool {
+	t.Helper()
+	ok, err := s.CompareAndSwap(ctx(t), key, old, tok)
+	if err != nil {
+		t.Fatalf("CompareAndSwap(%q, old %q): %v", key, old, err)
+	}
+	return ok
 }
 
 func mustCAD(t *testing.T, s tokenstore.Store, key, value string) bool {

@@ -48,6 +48,11 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 		"truncates-values":        "--- FAIL: TestBrokenStoreHelper/LongAndUnicodeValues",
 		"ignores-cancel":          "--- FAIL: TestBrokenStoreHelper/CancelledContext",
 		"torn-writes":             "--- FAIL: TestBrokenStoreHelper/ConcurrentWriters",
+		"cas-ignores-old":         "--- FAIL: TestBrokenStoreHelper/CompareAndSwap",
+		"cas-ignores-expiry":      "--- FAIL: TestBrokenStoreHelper/CompareAndSwapAbsent",
+		"cas-drops-ttl":           "--- FAIL: TestBrokenStoreHelper/CompareAndSwapExpiry",
+		"cas-not-atomic":          "--- FAIL: TestBrokenStoreHelper/ConcurrentCompareAndSwap",
+		"cas-ignores-cancel":      "--- FAIL: TestBrokenStoreHelper/CancelledContext",
 		"failure-looks-like-miss": "--- FAIL: TestBrokenStoreHelper",
 	}
 	for name, want := range cases {
@@ -166,18 +171,44 @@ func (b *broken) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// CompareAndSwap is not yet part of the broken modes; it defers to a correct map implementation.
 func (b *broken) CompareAndSwap(ctx context.Context, key, old string, tok tokenstore.Token) (bool, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctx.Err(); err != nil && b.mode != "ignores-cancel" && b.mode != "cas-ignores-cancel" {
 		return false, err
+	}
+	if b.mode == "cas-drops-ttl" {
+		tok.ExpiresAt = time.Time{}
+	}
+	match := func(cur tokenstore.Token, ok bool) bool {
+		if ok && cur.Expired(time.Now()) && b.mode != "cas-ignores-expiry" {
+			ok = false
+		}
+		switch {
+		case old == "":
+			return !ok
+		case b.mode == "cas-ignores-old":
+			return ok
+		default:
+			return ok && cur.Value == old
+		}
+	}
+	if b.mode == "cas-not-atomic" {
+		// Compare, then write under a separate lock: racing callers all see the old value.
+		b.mu.Lock()
+		cur, ok := b.m[key]
+		b.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+		if !match(cur, ok) {
+			return false, nil
+		}
+		b.mu.Lock()
+		b.m[key] = tok
+		b.mu.Unlock()
+		return true, nil
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	cur, ok := b.m[b.key(key)]
-	if ok && cur.Expired(time.Now()) {
-		ok = false
-	}
-	if old == "" && ok || old != "" && (!ok || cur.Value != old) {
+	if !match(cur, ok) {
 		return false, nil
 	}
 	b.m[b.key(key)] = tok
