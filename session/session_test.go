@@ -140,14 +140,20 @@ func TestLoginErrors(t *testing.T) {
 func TestNewValidates(t *testing.T) {
 	wx := newFakeWeChat()
 	for name, f := range map[string]func() (*session.Manager, error){
-		"nil store":   func() (*session.Manager, error) { return session.New(nil, wx) },
-		"nil login":   func() (*session.Manager, error) { return session.New(tokenstore.NewMemoryStore(), nil) },
-		"zero ttl":    func() (*session.Manager, error) { return session.New(tokenstore.NewMemoryStore(), wx, session.WithTTL(0)) },
-		"zero maxage": func() (*session.Manager, error) { return session.New(tokenstore.NewMemoryStore(), wx, session.WithMaxAge(0)) },
+		"nil store": func() (*session.Manager, error) { return session.New(nil, wx) },
+		"nil login": func() (*session.Manager, error) { return session.New(tokenstore.NewMemoryStore(), nil) },
+		"zero ttl": func() (*session.Manager, error) {
+			return session.New(tokenstore.NewMemoryStore(), wx, session.WithTTL(0))
+		},
+		"zero maxage": func() (*session.Manager, error) {
+			return session.New(tokenstore.NewMemoryStore(), wx, session.WithMaxAge(0))
+		},
 		"ttl > max": func() (*session.Manager, error) {
 			return session.New(tokenstore.NewMemoryStore(), wx, session.WithTTL(2*time.Hour), session.WithMaxAge(time.Hour))
 		},
-		"nil clock": func() (*session.Manager, error) { return session.New(tokenstore.NewMemoryStore(), wx, session.WithClock(nil)) },
+		"nil clock": func() (*session.Manager, error) {
+			return session.New(tokenstore.NewMemoryStore(), wx, session.WithClock(nil))
+		},
 	} {
 		_, err := f()
 		assert.True(t, wxerr.IsValidation(err), name)
@@ -432,7 +438,9 @@ func TestConcurrentLogins(t *testing.T) {
 
 type identitiesFunc func(context.Context, session.Identity) (string, error)
 
-func (f identitiesFunc) UserID(ctx context.Context, id session.Identity) (string, error) { return f(ctx, id) }
+func (f identitiesFunc) UserID(ctx context.Context, id session.Identity) (string, error) {
+	return f(ctx, id)
+}
 
 var errStore = errors.New("store down")
 
