@@ -57,9 +57,11 @@ type Hook = wxhttp.Hook
 //
 //	Method     string        // GET or POST
 //	Path       string        // the API path, without the query string
+//	AppID      string        // the authorizer (merchant) the call is for; empty for the platform's own calls
 //	Attempt    int           // 1 for the first attempt
 //	HTTPStatus int           // 0 when no answer came
 //	ErrCode    wxerr.Code    // WeChat's errcode, 0 on success
+//	RequestID  string        // WeChat's request id ("rid") of a refused call, as in wxerr.APIError
 //	Duration   time.Duration // of this attempt
 //	Err        error         // the attempt's error, nil on success
 type CallInfo = wxhttp.CallInfo

@@ -102,10 +102,18 @@ func (c *Client) CallComponent(ctx context.Context, req *wxhttp.Request, param s
 		return wxerr.Invalid("component", "this client was built without the component token")
 	}
 	req.Token, req.TokenParam = c.component.Token, param
+	if req.AppID == "" {
+		req.AppID = c.appID
+	}
 	return c.caller.Do(ctx, req, out)
 }
 
+// withToken names this authorizer in req (for the hook and the logs) and gives it the authorizer's
+// access token unless req names another token source.
 func (c *Client) withToken(req *wxhttp.Request) {
+	if req.AppID == "" {
+		req.AppID = c.appID
+	}
 	if req.Token == nil {
 		req.Token = c.tokens
 		if req.TokenParam == "" {

@@ -122,7 +122,7 @@ func New(cfg Config, caller *wxhttp.Client, tokens, creds tokenstore.Store, opts
 	}
 	crypt, err := crypto.NewMsgCrypt(cfg.Token, cfg.EncodingAESKey, cfg.AppID)
 	if err != nil {
-		return nil, fmt.Errorf("component: message crypto: %w", err)
+		return nil, fmt.Errorf("component: %w", err)
 	}
 	if caller == nil {
 		if caller, err = wxhttp.New(wxhttp.Config{}); err != nil {

@@ -162,7 +162,7 @@ func (c *Client) AuthorizerInfo(ctx context.Context, appID string) (*AuthorizerI
 	err := c.componentCall(ctx, &wxhttp.Request{
 		Method: "POST", Path: "/cgi-bin/component/api_get_authorizer_info",
 		Body:       map[string]string{"component_appid": c.appID, "authorizer_appid": appID},
-		Idempotent: true,
+		Idempotent: true, AppID: appID,
 	}, "", &out)
 	if err != nil {
 		return nil, err
@@ -247,7 +247,7 @@ func (c *Client) AuthorizerOption(ctx context.Context, appID string, name Option
 	err := c.componentCall(ctx, &wxhttp.Request{
 		Method: "POST", Path: "/cgi-bin/component/api_get_authorizer_option",
 		Body:       map[string]string{"component_appid": c.appID, "authorizer_appid": appID, "option_name": string(name)},
-		Idempotent: true,
+		Idempotent: true, AppID: appID,
 	}, "", &out)
 	if err != nil {
 		return "", err
@@ -270,7 +270,7 @@ func (c *Client) SetAuthorizerOption(ctx context.Context, appID string, name Opt
 		return wxerr.Invalid("option_value", rule)
 	}
 	return c.componentCall(ctx, &wxhttp.Request{
-		Method: "POST", Path: "/cgi-bin/component/api_set_authorizer_option",
+		Method: "POST", Path: "/cgi-bin/component/api_set_authorizer_option", AppID: appID,
 		Body: map[string]string{
 			"component_appid": c.appID, "authorizer_appid": appID,
 			"option_name": string(name), "option_value": value,

@@ -205,7 +205,7 @@ func (c *Client) refreshAuthorizer(ctx context.Context, appID string) (tokenstor
 			"authorizer_appid":         appID,
 			"authorizer_refresh_token": rt.Value,
 		},
-		Idempotent: true,
+		Idempotent: true, AppID: appID,
 	}, "", &out)
 	if err != nil {
 		return tokenstore.Token{}, fmt.Errorf("authorizer %s: %w", appID, err)

@@ -126,17 +126,19 @@ func (c *Client) decryptInto(what, sessionKey, encryptedData, iv string, out any
 	}
 	plain, err := crypto.DecryptUserData(sessionKey, iv, encryptedData, c.a.AppID())
 	if err != nil {
-		return fmt.Errorf("wxopen: decrypt %s: %w", what, err)
+		return fmt.Errorf("wxopen: decrypt %s: %w: %w", what, wxerr.ErrBadUserData, err)
 	}
 	if err := json.Unmarshal(plain, out); err != nil {
-		return fmt.Errorf("wxopen: decrypt %s: decode: %w", what, err)
+		return fmt.Errorf("wxopen: decrypt %s: %w: decode: %w", what, wxerr.ErrBadUserData, err)
 	}
 	return nil
 }
 
 // DecryptUserInfo decrypts the encryptedData and iv of wx.getUserInfo with the user's session key
-// and checks that the watermark names this mini program (errors.Is(err, crypto.ErrWatermark) when it
-// does not; a wrong key or iv gives a *crypto.Error). No request is sent.
+// and checks that the watermark names this mini program. Data that does not decrypt or names another
+// mini program is errors.Is(err, wxerr.ErrBadUserData) — a bad client request, answer it 400 — with
+// the *crypto.Error in the chain (errors.Is(err, crypto.ErrWatermark) for the watermark). No request
+// is sent.
 func (c *Client) DecryptUserInfo(sessionKey, encryptedData, iv string) (*UserInfo, error) {
 	var u UserInfo
 	if err := c.decryptInto("user info", sessionKey, encryptedData, iv, &u); err != nil {
@@ -146,7 +148,8 @@ func (c *Client) DecryptUserInfo(sessionKey, encryptedData, iv string) (*UserInf
 }
 
 // DecryptPhoneNumber decrypts the encryptedData and iv of getPhoneNumber with the user's session key
-// and checks that the watermark names this mini program. No request is sent.
+// and checks that the watermark names this mini program. Its errors are DecryptUserInfo's. No request
+// is sent.
 func (c *Client) DecryptPhoneNumber(sessionKey, encryptedData, iv string) (*PhoneNumber, error) {
 	var p PhoneNumber
 	if err := c.decryptInto("phone number", sessionKey, encryptedData, iv, &p); err != nil {

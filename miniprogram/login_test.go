@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/jarcoal/httpmock"
@@ -138,6 +139,31 @@ func TestDecryptWrongKeyIVAndAppID(t *testing.T) {
 	requireInvalid(t, err, "encryptedData")
 	_, err = e.c.DecryptPhoneNumber(vecKey, vecCipher, "")
 	requireInvalid(t, err, "iv")
+}
+
+func TestDecryptFailuresAreBadUserData(t *testing.T) {
+	e := setupApp(t, vecAppID)
+	other := setupApp(t, "wxOTHERAPP")
+	for name, call := range map[string]func() error{
+		"watermark": func() error { _, err := other.c.DecryptUserInfo(vecKey, vecCipher, vecIV); return err },
+		"wrong key": func() error { _, err := e.c.DecryptUserInfo(otherKey, vecCipher, vecIV); return err },
+		"wrong iv":  func() error { _, err := e.c.DecryptPhoneNumber(vecKey, vecCipher, otherIV); return err },
+		"short key": func() error { _, err := e.c.DecryptUserInfo("short", vecCipher, vecIV); return err },
+		"base64":    func() error { _, err := e.c.DecryptPhoneNumber(vecKey, "!!!notbase64", vecIV); return err },
+		"short iv": func() error {
+			_, err := e.c.DecryptUserInfo(vecKey, vecCipher, base64.StdEncoding.EncodeToString(make([]byte, 8)))
+			return err
+		},
+	} {
+		err := call()
+		require.ErrorIs(t, err, wxerr.ErrBadUserData, name)
+		var ce *crypto.Error
+		require.ErrorAs(t, err, &ce, "%s: the detail stays in the chain", name)
+		assert.Equal(t, 1, strings.Count(err.Error(), "wxopen:"), "%s: %v", name, err)
+	}
+	// A missing input is a validation error, not bad data.
+	_, err := e.c.DecryptUserInfo("", vecCipher, vecIV)
+	assert.NotErrorIs(t, err, wxerr.ErrBadUserData)
 }
 
 func TestDecryptPhoneNumber(t *testing.T) {

@@ -184,7 +184,7 @@ func (c *Client) resolve(ctx context.Context, appID string) (*target, error) {
 	}
 	m, err := c.merchants.Merchant(ctx, appID)
 	if err != nil {
-		return nil, fmt.Errorf("pay: look up merchant %q: %w", appID, err)
+		return nil, fmt.Errorf("pay: merchant %q: %w", appID, err)
 	}
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("pay: merchant %q: %w", appID, err)

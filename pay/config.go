@@ -261,8 +261,9 @@ func (m Merchant) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
-// ErrUnknownMerchant is returned (wrapped) by a MerchantSource that has no merchant for an appid.
-var ErrUnknownMerchant = errors.New("pay: no merchant configured for this appid")
+// ErrUnknownMerchant is returned (wrapped) by a MerchantSource that has no merchant for an appid. The
+// Client's error names the appid.
+var ErrUnknownMerchant = errors.New("no merchant configured for this appid")
 
 // MerchantSource finds a merchant's payment configuration by its authorizer appid. Implementations
 // return an error wrapping ErrUnknownMerchant when there is none, and another error when the lookup
@@ -316,7 +317,7 @@ func (s *MemoryMerchants) Merchant(_ context.Context, appID string) (Merchant, e
 	m, ok := s.m[appID]
 	s.mu.RUnlock()
 	if !ok {
-		return Merchant{}, fmt.Errorf("%w: %q", ErrUnknownMerchant, appID)
+		return Merchant{}, ErrUnknownMerchant // the Client's error names the appid
 	}
 	return m, nil
 }

@@ -238,12 +238,15 @@ func TestMerchantResolution(t *testing.T) {
 	ctx := context.Background()
 	_, err := f.client.QueryByOutTradeNo(ctx, "wxnobody000000000", "ORDER123")
 	assert.ErrorIs(t, err, pay.ErrUnknownMerchant)
+	assert.Equal(t, `pay: merchant "wxnobody000000000": no merchant configured for this appid`, err.Error(),
+		"each layer once: the package and the appid")
 
 	// A partner-mode merchant on a Client without a service provider.
 	c, err := pay.New(pay.Config{Merchants: f.merchants}, pay.WithHTTPClient(f.emu.Client()))
 	require.NoError(t, err)
 	_, err = c.QueryByOutTradeNo(ctx, partnerAppID, "ORDER123")
 	assert.ErrorIs(t, err, pay.ErrNoServiceProvider)
+	assert.Equal(t, 1, strings.Count(err.Error(), "pay:"), err.Error())
 
 	// A source that fails.
 	c, err = pay.New(pay.Config{Merchants: brokenSource{}})

@@ -106,15 +106,16 @@ func ErrorCode(err error) string {
 	return ""
 }
 
-// Sentinel errors of the pay package.
+// Sentinel errors of the pay package. Their text has no package prefix: pay returns them wrapped with
+// the operation or the merchant they concern.
 var (
 	// ErrResponseNotVerified: a WeChat Pay answer did not carry a valid signature from a trusted
 	// WeChat Pay key (wrong public key or key id configured, stale platform certificates, or a
 	// response that did not come from WeChat Pay). The result is discarded.
-	ErrResponseNotVerified = errors.New("pay: WeChat Pay response signature did not verify")
+	ErrResponseNotVerified = errors.New("WeChat Pay response signature did not verify")
 	// ErrNoServiceProvider: a merchant is configured in service-provider mode but the Client has
 	// no ServiceProvider.
-	ErrNoServiceProvider = errors.New("pay: merchant is in service-provider mode but no ServiceProvider is configured")
+	ErrNoServiceProvider = errors.New("merchant is in service-provider mode but no ServiceProvider is configured")
 	// ErrMalformedResponse: WeChat Pay answered 2xx with a body that lacks a required field.
-	ErrMalformedResponse = errors.New("pay: malformed WeChat Pay response")
+	ErrMalformedResponse = errors.New("malformed WeChat Pay response")
 )

@@ -25,15 +25,18 @@ type Code int
 type APIError struct {
 	// Code is WeChat's errcode.
 	Code Code
-	// Msg is WeChat's errmsg, verbatim (it often carries a request id, "rid: ...").
+	// Msg is WeChat's errmsg without the request id at its end.
 	Msg string
 	// Op names the operation: the HTTP method and the API path, without the query string, so it never
 	// carries a token ("POST /cgi-bin/component/api_query_auth").
 	Op string
+	// RequestID is WeChat's id of the refused request, from the " rid: …" at the end of its errmsg
+	// (" hint: […]" in older answers); empty when WeChat gave none. Cite it in a ticket to WeChat support.
+	RequestID string
 }
 
-// Error renders "wechat: OP: errcode N: MSG", followed by what the operator must do for the codes
-// where that is known (see Hint).
+// Error renders "wechat: OP: errcode N: MSG rid: ID", followed by what the operator must do for the
+// codes where that is known (see Hint).
 func (e *APIError) Error() string {
 	var b strings.Builder
 	b.WriteString("wechat: ")
@@ -46,6 +49,10 @@ func (e *APIError) Error() string {
 	if e.Msg != "" {
 		b.WriteString(": ")
 		b.WriteString(e.Msg)
+	}
+	if e.RequestID != "" {
+		b.WriteString(" rid: ")
+		b.WriteString(e.RequestID)
 	}
 	if h := Hint(e.Code); h != "" {
 		b.WriteString(" (")
@@ -113,13 +120,19 @@ var (
 	ErrOpenAccountNotBound   = &APIError{Code: CodeOpenAccountNotBound}
 )
 
-// Local sentinel errors: conditions the SDK detects itself, before or instead of a request.
+// Local sentinel errors: conditions the SDK detects itself, before or instead of a request. Their
+// text has no package prefix: wxopen returns them wrapped with the account or the call they concern.
 var (
 	// ErrNoVerifyTicket: no component_verify_ticket is stored, so no component access token can be had.
-	ErrNoVerifyTicket = errors.New("wxopen: no component_verify_ticket stored: WeChat pushes one every 10 minutes " +
+	ErrNoVerifyTicket = errors.New("no component_verify_ticket stored: WeChat pushes one every 10 minutes " +
 		"to the platform's authorization event URL; serve component.Handler there, or call StartPushTicket to ask for one now")
 	// ErrNotAuthorized: no refresh token is stored for an authorizer appid (never authorised, or unauthorised).
-	ErrNotAuthorized = errors.New("wxopen: authorizer has not authorised this platform (no refresh token stored)")
+	ErrNotAuthorized = errors.New("has not authorised the platform (no refresh token stored)")
+	// ErrBadUserData: data a user's client sent (a mini program's encryptedData and iv) does not decrypt
+	// with the session key, or is not for this mini program (watermark). The client's request was bad:
+	// a server answers it 400 (and lets the user log in again), not 5xx. The *crypto.Error with the
+	// detail is in the chain too.
+	ErrBadUserData = errors.New("bad user data")
 )
 
 // ValidationError is input rejected before any request is sent. It names the field and the rule broken.

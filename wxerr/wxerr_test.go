@@ -11,8 +11,8 @@ import (
 )
 
 func TestAPIErrorMessage(t *testing.T) {
-	e := &wxerr.APIError{Code: 61023, Msg: "refresh_token is invalid rid: x", Op: "POST /cgi-bin/component/api_authorizer_token"}
-	assert.Equal(t, "wechat: POST /cgi-bin/component/api_authorizer_token: errcode 61023: refresh_token is invalid rid: x "+
+	e := &wxerr.APIError{Code: 61023, Msg: "refresh_token is invalid", RequestID: "6571a4cd-2e5a7b1f-6c3f2d1a", Op: "POST /cgi-bin/component/api_authorizer_token"}
+	assert.Equal(t, "wechat: POST /cgi-bin/component/api_authorizer_token: errcode 61023: refresh_token is invalid rid: 6571a4cd-2e5a7b1f-6c3f2d1a "+
 		"(the authorizer refresh token is invalid (lost, replaced or revoked); the merchant must authorise the platform again)", e.Error())
 	assert.Equal(t, "wechat: errcode 12345", (&wxerr.APIError{Code: 12345}).Error(), "no op, no message, no hint")
 }

@@ -58,6 +58,9 @@ type Request struct {
 	// Idempotent marks calls that may be sent again after a network error, an HTTP 5xx or WeChat's -1.
 	// Writes (commit, submit_audit, release, card/create…) must leave it false: they are sent once.
 	Idempotent bool
+	// AppID is the authorizer the call is made for (with its token, or with the component token on its
+	// behalf); empty for the platform's own calls. It is reported to the Hook, never sent.
+	AppID string
 }
 
 // Upload is a file sent as multipart/form-data.
@@ -73,9 +76,11 @@ type Upload struct {
 type CallInfo struct {
 	Method     string
 	Path       string // without the query string: never carries a token
+	AppID      string // the authorizer the call is made for; empty for the platform's own calls
 	Attempt    int    // 1 for the first attempt
 	HTTPStatus int    // 0 when no answer came
 	ErrCode    wxerr.Code
+	RequestID  string // WeChat's request id ("rid") of a refused call, for a ticket to WeChat support
 	Duration   time.Duration
 	Err        error // the attempt's error, nil on success
 }
@@ -282,14 +287,26 @@ func (c *Client) attempt(ctx context.Context, req *Request, attempt int, token s
 	op := req.Method + " " + req.Path
 	start := time.Now()
 	var code wxerr.Code
+	var apiErr *wxerr.APIError
 	defer func() {
 		d := time.Since(start)
+		var rid string
+		if apiErr != nil {
+			rid = apiErr.RequestID
+		}
 		if c.hook != nil {
-			c.hook(ctx, CallInfo{Method: req.Method, Path: req.Path, Attempt: attempt, HTTPStatus: status, ErrCode: code, Duration: d, Err: err})
+			c.hook(ctx, CallInfo{Method: req.Method, Path: req.Path, AppID: req.AppID, Attempt: attempt, HTTPStatus: status,
+				ErrCode: code, RequestID: rid, Duration: d, Err: err})
 		}
 		if c.log != nil && c.log.Enabled(ctx, slog.LevelDebug) {
 			attrs := []slog.Attr{slog.String("method", req.Method), slog.String("path", req.Path),
 				slog.Int("attempt", attempt), slog.Int("status", status), slog.Int("errcode", int(code)), slog.Duration("duration", d)}
+			if req.AppID != "" {
+				attrs = append(attrs, slog.String("appid", req.AppID))
+			}
+			if rid != "" {
+				attrs = append(attrs, slog.String("rid", rid))
+			}
 			if err != nil {
 				attrs = append(attrs, slog.String("error", Redact(err.Error())))
 			}
@@ -330,6 +347,7 @@ func (c *Client) attempt(ctx context.Context, req *Request, attempt int, token s
 	}
 	code, err = checkErrcode(op, body)
 	if err != nil {
+		apiErr, _ = err.(*wxerr.APIError)
 		return nil, "", status, err
 	}
 	if binary {

@@ -3,6 +3,7 @@ package wxhttp_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -127,7 +128,8 @@ func TestErrcodeBecomesAPIError(t *testing.T) {
 	var ae *wxerr.APIError
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, wxerr.CodeAuditPending, ae.Code)
-	assert.Equal(t, "already submitted rid: 1", ae.Msg)
+	assert.Equal(t, "already submitted", ae.Msg)
+	assert.Equal(t, "1", ae.RequestID)
 	assert.Equal(t, "POST /wxa/submit_audit", ae.Op)
 	assert.NotContains(t, err.Error(), "SECRET-TOKEN")
 	assert.Equal(t, 1, mt.GetTotalCallCount(), "an API error of a write is not retried")
@@ -242,6 +244,32 @@ func TestDialErrorRetriedEvenForWrites(t *testing.T) {
 	assert.Equal(t, int32(2), n.Load())
 }
 
+func TestRequestIDOfWeChatErrmsg(t *testing.T) {
+	for _, tc := range []struct{ errmsg, msg, rid string }{
+		{"invalid credential, access_token is invalid or not latest, could get access_token by getStableAccessToken, more details at https://mmbizurl.cn/s/JtxxFh33r rid: 6571a4cd-2e5a7b1f-6c3f2d1a",
+			"invalid credential, access_token is invalid or not latest, could get access_token by getStableAccessToken, more details at https://mmbizurl.cn/s/JtxxFh33r",
+			"6571a4cd-2e5a7b1f-6c3f2d1a"},
+		{"invalid appid hint: [Hsd0Ra07491525]", "invalid appid", "Hsd0Ra07491525"},
+		{"rid: 65cd0e1f-1a2b3c4d-5e6f7a8b", "", "65cd0e1f-1a2b3c4d-5e6f7a8b"},
+		{"no request id here", "no request id here", ""},
+		{"grid: 1", "grid: 1", ""},                             // not the word rid
+		{"rid: has spaces in it", "rid: has spaces in it", ""}, // not an id
+		{"", "", ""},
+	} {
+		c, mt := setup(t, wxhttp.Config{})
+		body, _ := json.Marshal(map[string]any{"errcode": 40001, "errmsg": tc.errmsg})
+		mt.RegisterResponder("GET", base+"/x", httpmock.NewBytesResponder(200, body))
+		err := c.Do(context.Background(), &wxhttp.Request{Method: "GET", Path: "/x"}, nil)
+		var ae *wxerr.APIError
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, tc.msg, ae.Msg, tc.errmsg)
+		assert.Equal(t, tc.rid, ae.RequestID, tc.errmsg)
+		if tc.rid != "" {
+			assert.Contains(t, err.Error(), "rid: "+tc.rid, "the message cites the request id")
+		}
+	}
+}
+
 func TestQuotaNotRetried(t *testing.T) {
 	c, mt := setup(t, wxhttp.Config{})
 	mt.RegisterResponder("GET", base+"/x", httpmock.NewStringResponder(200, `{"errcode":45009,"errmsg":"reach max api daily quota limit"}`))
@@ -258,8 +286,7 @@ func TestTransportErrorRedacted(t *testing.T) {
 	mt.RegisterResponder("POST", base+"/cgi-bin/x", httpmock.NewErrorResponder(errors.New("boom")))
 	err := c.Do(context.Background(), &wxhttp.Request{Method: "POST", Path: "/cgi-bin/x", Body: struct{}{}, Token: &fakeTokens{}, TokenParam: "component_access_token"}, nil)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "boom")
-	assert.Contains(t, err.Error(), "component_access_token=REDACTED")
+	assert.Equal(t, "wxopen: POST /cgi-bin/x: boom", err.Error(), "the operation is named once, without the URL and its token")
 	assert.NotContains(t, err.Error(), "SECRET-TOKEN")
 	assert.NotContains(t, logs.String(), "SECRET-TOKEN")
 	assert.Contains(t, logs.String(), "path=/cgi-bin/x")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/wxopen-go/wxopen/wxerr"
 )
@@ -27,7 +28,38 @@ func checkErrcode(op string, body []byte) (wxerr.Code, error) {
 		return 0, nil
 	}
 	c := wxerr.Code(*eb.ErrCode)
-	return c, &wxerr.APIError{Code: c, Msg: Redact(eb.ErrMsg), Op: op}
+	msg, rid := splitRequestID(eb.ErrMsg)
+	return c, &wxerr.APIError{Code: c, Msg: Redact(msg), Op: op, RequestID: rid}
+}
+
+// splitRequestID separates WeChat's request id from an errmsg. WeChat ends the errmsg of a refused
+// call with " rid: ID" (today's form, ID hex groups joined by '-', e.g. "rid: 6571a4cd-2e5a7b1f-6c3f2d1a")
+// or, in older answers, " hint: [ID]"; WeChat support asks for that id. An errmsg without one is
+// returned unchanged with an empty id.
+func splitRequestID(msg string) (text, id string) {
+	if i := strings.LastIndex(msg, "rid: "); i >= 0 && (i == 0 || msg[i-1] == ' ') && isRequestID(msg[i+len("rid: "):]) {
+		return strings.TrimRight(msg[:i], " "), msg[i+len("rid: "):]
+	}
+	if i := strings.LastIndex(msg, "hint: ["); i >= 0 && (i == 0 || msg[i-1] == ' ') && strings.HasSuffix(msg, "]") {
+		if h := msg[i+len("hint: [") : len(msg)-1]; isRequestID(h) {
+			return strings.TrimRight(msg[:i], " "), h
+		}
+	}
+	return msg, ""
+}
+
+// isRequestID reports whether s looks like a request id: 1 to 64 letters, digits and dashes.
+func isRequestID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // scanErrcode finds the value of the top-level "errcode" key of a JSON object. ok is false when body

@@ -58,13 +58,13 @@ func redactParam(s, name string) string {
 	return b.String()
 }
 
-// redactErr rewrites the URL inside a *url.Error, which net/http puts in every transport error.
+// redactErr strips the *url.Error that net/http puts around every transport error: it repeats the
+// method and the URL (with the token) that the caller's "wxopen: METHOD PATH:" prefix already names
+// without the token. The cause (a *net.OpError, a timeout…) is kept.
 func redactErr(err error) error {
 	var ue *url.Error
-	if errors.As(err, &ue) {
-		cp := *ue
-		cp.URL = Redact(ue.URL)
-		return &cp
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
 	}
 	return err
 }
