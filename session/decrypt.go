@@ -26,10 +26,10 @@ func decryptInto(what string, s *Session, encryptedData, iv string, out any) err
 	if err != nil {
 		// A wrong key usually means the mini program logged in again (new session key) and sent
 		// data encrypted under the new one with the old token: it must use its new token.
-		return fmt.Errorf("session: decrypt %s: %w", what, err)
+		return fmt.Errorf("session: decrypt %s: %w: %w", what, wxerr.ErrBadUserData, err)
 	}
 	if err := json.Unmarshal(plain, out); err != nil {
-		return fmt.Errorf("session: decrypt %s: decode: %w", what, err)
+		return fmt.Errorf("session: decrypt %s: %w: decode: %w", what, wxerr.ErrBadUserData, err)
 	}
 	return nil
 }

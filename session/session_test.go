@@ -311,6 +311,7 @@ func TestReloginRotatesTheKeyAndDecrypts(t *testing.T) {
 		_, err = e.m.DecryptUserInfo(ctx, s1, data, iv)
 		var ce *crypto.Error
 		require.ErrorAs(t, err, &ce, "the old session holds the old key")
+		require.ErrorIs(t, err, wxerr.ErrBadUserData, "a bad client request, like every decryption failure")
 
 		// Phone number with the stored key.
 		data, iv = encrypt(t, key2, appA, map[string]any{"phoneNumber": "+86 13800000000", "purePhoneNumber": "13800000000", "countryCode": "86"})
@@ -322,6 +323,7 @@ func TestReloginRotatesTheKeyAndDecrypts(t *testing.T) {
 		data, iv = encrypt(t, key2, appB, map[string]any{"openId": "oUSER"})
 		_, err = e.m.DecryptUserInfo(ctx, s2, data, iv)
 		require.ErrorIs(t, err, crypto.ErrWatermark)
+		require.ErrorIs(t, err, wxerr.ErrBadUserData)
 		// Data of another user is refused.
 		data, iv = encrypt(t, key2, appA, map[string]any{"openId": "oOTHER"})
 		_, err = e.m.DecryptUserInfo(ctx, s2, data, iv)
