@@ -593,7 +593,7 @@ func TestMessageHandlerAuditEvents(t *testing.T) {
 	post(msgXML("weapp_audit_success", "<SuccTime>1488856741</SuccTime>"))
 	post(msgXML("weapp_audit_fail", "<Reason><![CDATA[1:账号信息不符合规范:<br>(1):包含色情因素<br>]]></Reason><FailTime>1488856742</FailTime><ScreenShot><![CDATA[xxx|yyy|zzz]]></ScreenShot>"))
 	post(msgXML("weapp_audit_delay", "<Reason><![CDATA[审核延后]]></Reason><DelayTime>1488856743</DelayTime>"))
-	post(msgXML("wxa_nickname_audit", "<ret>2</ret>"))
+	post(msgXML("wxa_future_event", "<ret>2</ret>"))
 	post("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o1]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content></xml>")
 
 	require.NotNil(t, success)
@@ -615,7 +615,7 @@ func TestMessageHandlerAuditEvents(t *testing.T) {
 	assert.Equal(t, time.Unix(1488856743, 0), delay.DelayTime)
 
 	require.Len(t, other, 2)
-	assert.Equal(t, "wxa_nickname_audit", other[0].Event)
+	assert.Equal(t, "wxa_future_event", other[0].Event)
 	assert.Contains(t, string(other[0].Raw), "<ret>2</ret>")
 	assert.Equal(t, "text", other[1].MsgType)
 	assert.Equal(t, "wxauthorizer01", other[1].AuthorizerAppID)

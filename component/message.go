@@ -16,6 +16,11 @@ type MessageHandlerConfig struct {
 	OnAuditFail func(context.Context, *AuditFailEvent) error
 	// OnAuditDelay receives weapp_audit_delay.
 	OnAuditDelay func(context.Context, *AuditDelayEvent) error
+	// OnNicknameAudit, OnCategoryAudit and OnPrivacyApply receive the compliance review results
+	// (events_compliance.go).
+	OnNicknameAudit func(context.Context, *NicknameAuditEvent) error
+	OnCategoryAudit func(context.Context, *CategoryAuditEvent) error
+	OnPrivacyApply  func(context.Context, *PrivacyApplyEvent) error
 	// OnMessage receives every other message and event.
 	OnMessage func(context.Context, *Message) error
 
@@ -85,6 +90,8 @@ func (h *MessageHandler) dispatch(ctx context.Context, appID string, plain []byt
 				Reason: x.Reason, ScreenShots: splitScreenShots(x.ScreenShot)})
 		case EventAuditDelay:
 			return call(ctx, h.cfg.OnAuditDelay, &AuditDelayEvent{Message: m, DelayTime: unixTime(x.DelayTime), Reason: x.Reason})
+		case EventNicknameAudit, EventCategoryAudit, EventPrivacyApply:
+			return h.dispatchCompliance(ctx, m)
 		}
 	}
 	return call(ctx, h.cfg.OnMessage, &m)

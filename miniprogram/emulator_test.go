@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -139,6 +140,7 @@ func TestEmulatorReleasePipeline(t *testing.T) {
 		UserVersion: "1.0.0",
 		UserDesc:    "首发",
 	}))
+	e.waitScan(ctx, mp)
 	pages, err := mp.Pages(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"pages/index/index", "pages/order/order"}, pages)
@@ -208,6 +210,7 @@ func TestEmulatorReleasePipeline(t *testing.T) {
 	// Version 2, then revert to version 1.
 	require.NoError(t, mp.Commit(ctx, miniprogram.CommitRequest{TemplateID: tpl, ExtJSON: json.RawMessage(`{"extAppid":"` + shopApp + `"}`),
 		UserVersion: "2.0.0", UserDesc: "二版"}))
+	e.waitScan(ctx, mp)
 	_, err = mp.SubmitAudit(ctx, miniprogram.SubmitAuditRequest{ItemList: []miniprogram.AuditItem{item}})
 	require.NoError(t, err)
 	require.NoError(t, e.s.Audit(ctx, shopApp, true, ""))
@@ -384,4 +387,15 @@ func TestEmulatorFastRegistration(t *testing.T) {
 	st, err = e.fr.Search(ctx, req.Name, req.LegalPersonaWechat, req.LegalPersonaName)
 	require.NoError(t, err)
 	assert.Equal(t, miniprogram.FastRegisterNoError, st)
+}
+
+// waitScan waits for the privacy scan of the last commit of mp, letting the emulator clock run
+// while it waits, as a platform must before submit_audit.
+func (e *platform) waitScan(ctx context.Context, mp *miniprogram.Client) {
+	e.t.Helper()
+	_, err := mp.Privacy().WaitCodePrivacyInfo(ctx, func(_ context.Context, d time.Duration) error {
+		e.s.Advance(d)
+		return nil
+	})
+	require.NoError(e.t, err)
 }

@@ -6,6 +6,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	wxopen "github.com/wxopen-go/wxopen"
 	"github.com/wxopen-go/wxopen/component"
@@ -51,6 +52,16 @@ func ExampleClient_Commit() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// WeChat scans the commit for privacy APIs for about a minute; time passes on the emulator's
+	// clock while the platform waits (with nil, WaitCodePrivacyInfo sleeps on the real clock).
+	scan, err := mp.Privacy().WaitCodePrivacyInfo(ctx, func(_ context.Context, d time.Duration) error {
+		emu.Advance(d)
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("privacy scan clear:", scan.Clear())
 	pages, err := mp.Pages(ctx)
 	if err != nil {
 		log.Fatal(err)
@@ -87,6 +98,7 @@ func ExampleClient_Commit() {
 	live, _ := emu.Released(shop)
 	fmt.Println("live version:", live.UserVersion)
 	// Output:
+	// privacy scan clear: true
 	// committed pages: [pages/index/index]
 	// audit: reviewing
 	// weapp_audit_success for wx5555555555555555

@@ -137,4 +137,9 @@ var hints = map[Code]string{
 }
 
 // Hint returns what the operator should do about code, or "" when there is nothing specific to say.
-func Hint(c Code) string { return hints[c] }
+func Hint(c Code) string {
+	if h, ok := hints[c]; ok {
+		return h
+	}
+	return complianceHints[c]
+}

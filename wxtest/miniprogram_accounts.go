@@ -280,6 +280,8 @@ func (s *Server) CompleteFastRegistration(ctx context.Context, name string, stat
 		a.refreshToken = newRefreshToken()
 		a.authTime = now
 		a.funcInfo = defaultFuncInfo(true)
+		// A fast-registered mini program starts bare: no name, avatar, introduction or category.
+		a.info.NickName, a.info.HeadImg, a.info.Signature, a.info.Categories = "", "", "", nil
 		appID = a.info.AppID
 		code, _ = s.newAuthCode(a, now, "authorized", "")
 	} else {

@@ -12,8 +12,10 @@ package wxtest
 //     ["pages/index/index"]) are what get_page lists.
 //   - submit_audit: needs a commit (85086); one audit under review at a time (85009); item_list,
 //     when sent, has 1-5 items (85023), each address among the pages (85007) and each category among
-//     the mini program's categories (85008). The audit stays under review until Audit (or
-//     DelayAudit) is called.
+//     the mini program's categories (85008). Then today's gates, in this order: name, avatar and
+//     introduction set (86002); an approved category (85008); the privacy gates of
+//     miniprogram_privacy.go (61039, 61040); the platform's audit quota (85085). The audit stays
+//     under review until Audit (or DelayAudit) is called.
 //   - release: needs an audit (85019) that is approved (85020) and not yet released (85052). The
 //     body must be the JSON "{}" (44002 when empty).
 //   - revertcoderelease: back to the previous release (87012 when there is none);
@@ -335,7 +337,8 @@ type auditItemJSON struct {
 // mpSubmitAudit: POST /wxa/submit_audit.
 func (s *Server) mpSubmitAudit(c *call) (any, error) {
 	var req struct {
-		ItemList *[]auditItemJSON `json:"item_list"`
+		ItemList         *[]auditItemJSON `json:"item_list"`
+		PrivacyAPINotUse bool             `json:"privacy_api_not_use"`
 	}
 	if err := c.bind(&req); err != nil {
 		return nil, err
@@ -363,6 +366,15 @@ func (s *Server) mpSubmitAudit(c *call) (any, error) {
 				return nil, apiErr(85008, "category not approved for this mini program")
 			}
 		}
+	}
+	if a.info.NickName == "" || a.info.HeadImg == "" || a.info.Signature == "" {
+		return nil, apiErr(wxerr.CodeBasicInfoMissing, "name, avatar or introduction not set")
+	}
+	if len(a.info.Categories) == 0 {
+		return nil, apiErr(wxerr.CodeCategoryNotApproved, "no approved category")
+	}
+	if err := s.privacyGate(c, a.info.AppID, app, req.PrivacyAPINotUse); err != nil {
+		return nil, err
 	}
 	m := s.mp()
 	m.nextAuditID++
@@ -444,7 +456,7 @@ func (s *Server) mpRelease(c *call) (any, error) {
 	if err := c.bind(&req); err != nil {
 		return nil, err
 	}
-	_, app, err := s.miniProgram(c)
+	a, app, err := s.miniProgram(c)
 	if err != nil {
 		return nil, err
 	}
@@ -465,6 +477,7 @@ func (s *Server) mpRelease(c *call) (any, error) {
 	v.appVersion = app.nextAppVersion
 	app.released = &v
 	au.released = true
+	s.promotePrivacy(a.info.AppID)
 	return answerOK(), nil
 }
 

@@ -77,11 +77,25 @@ func (m *mpEnv) callQ(method, path string, q url.Values, body any) result {
 	return m.do(method, path, all, body)
 }
 
+// commit commits the template; when WeChat accepts it, the test waits (on the emulator clock) for
+// the privacy scan of the commit, as a platform must before submit_audit.
 func (m *mpEnv) commit(version string, ext string) result {
 	m.t.Helper()
-	return m.call(http.MethodPost, "/wxa/commit", map[string]any{
+	r := m.call(http.MethodPost, "/wxa/commit", map[string]any{
 		"template_id": m.tpl, "ext_json": ext, "user_version": version, "user_desc": "desc " + version,
 	})
+	if r.code() == 0 {
+		m.waitScan()
+	}
+	return r
+}
+
+// waitScan polls get_code_privacy_info until the privacy scan of the last commit is finished.
+func (m *mpEnv) waitScan() {
+	m.t.Helper()
+	requireCode(m.t, 61039, m.call(http.MethodGet, "/wxa/security/get_code_privacy_info", nil))
+	m.s.Advance(wxtest.PrivacyScanTime)
+	requireCode(m.t, 0, m.call(http.MethodGet, "/wxa/security/get_code_privacy_info", nil))
 }
 
 func (m *mpEnv) submit() int64 {

@@ -81,6 +81,7 @@ func (s *Server) registerRoutes() {
 	s.registerMPBasicInfo() // miniprogram_basicinfo.go: name, avatar, introduction, media (5.2-5.3)
 	s.registerMPCode()      // miniprogram_code.go: commit, audit, release (6.1-6.6)
 	s.registerMPDomain()    // miniprogram_domain.go: server and web-view domains (6.7)
+	s.registerMPPrivacy()   // miniprogram_privacy.go: privacy guide, scan and interfaces (part 2, 10)
 	s.registerCard()        // card.go: member cards, section 7
 }
 

@@ -31,6 +31,12 @@ type TemplateDraft struct {
 	Developer string
 	// CreateTime is the upload time; zero means the emulator clock's now.
 	CreateTime time.Time
+	// PrivacyKeys are the privacy keys ("Location", "PhoneNumber") the code uses: the privacy scan
+	// detects them after a commit, and submit_audit wants them declared in the privacy guide.
+	PrivacyKeys []string
+	// PrivacyAPIs are the privacy interfaces ("wx.getLocation") the code calls: they must be declared
+	// in ext_json requiredPrivateInfos and enabled (apply_privacy_interface) before submit_audit.
+	PrivacyAPIs []string
 }
 
 // codeTemplate is a code template in the platform's library. Endpoint files check template ids

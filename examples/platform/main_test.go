@@ -53,9 +53,9 @@ func TestWalkThrough(t *testing.T) {
 		regexp.MustCompile(`(?m)^   Their encrypted profile, decrypted: 小面 from Chongqing; the watermark names wx6e0d15a1b2c3d4e5\.$`),
 		regexp.MustCompile(`(?m)^10\. Member card p\w{27} created by the official account; cardExt signed for wx\.addCard in the mini program\.$`),
 		regexp.MustCompile(`(?m)^    The diner added it: WeChat accepted the signature, and the card code \d{12} was decrypted\.$`),
-		regexp.MustCompile(`(?m)^11\. Done\. The platform called 22 WeChat APIs, 24 calls in all`),
+		regexp.MustCompile(`(?m)^11\. Done\. The platform called 23 WeChat APIs, 26 calls in all`),
 		regexp.MustCompile(`api_component_token 1, api_create_preauthcode 2, api_query_auth 2, api_get_authorizer_info 1, open/create 1, open/bind 1,`),
-		regexp.MustCompile(`wxa/submit_audit 1, wxa/get_auditstatus 1, wxa/release 1, wxa/get_qrcode 1,\n    sns/component/jscode2session 1, card/create 1, ticket/getticket 1, card/code/decrypt 1\.`),
+		regexp.MustCompile(`wxa/security/get_code_privacy_info 2, wxa/get_page 1, wxa/get_category 1, wxa/submit_audit 1, wxa/get_auditstatus 1, wxa/release 1,\n    wxa/get_qrcode 1, sns/component/jscode2session 1, card/create 1, ticket/getticket 1, card/code/decrypt 1\.`),
 		regexp.MustCompile(`api_component_token once, the card api_ticket once,\n    api_authorizer_token 0 times`),
 	} {
 		assert.Regexp(t, want, got)

@@ -304,6 +304,11 @@ func (w *walk) release(ctx context.Context, qrPath string) error {
 	}); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	// WeChat scans each commit for privacy APIs for about a minute; the platform polls until it
+	// is done (the emulator's clock runs while it waits).
+	if _, err := mp.Privacy().WaitCodePrivacyInfo(ctx, w.sleep); err != nil {
+		return fmt.Errorf("privacy scan: %w", err)
+	}
 	pages, err := mp.Pages(ctx)
 	if err != nil {
 		return fmt.Errorf("pages: %w", err)
@@ -483,6 +488,12 @@ func (w *walk) summary() {
 	w.say("    Tokens were fetched only when needed: api_component_token %s, the card api_ticket %s,",
 		times(w.emu.Calls(componentToken)), times(w.emu.Calls(cardTicket)))
 	w.say("    api_authorizer_token %s (the access tokens came with the authorisations).", times(w.emu.Calls(authorizerToken)))
+}
+
+// sleep lets d pass on the emulator's clock: the walk-through waits for WeChat without waiting.
+func (w *walk) sleep(_ context.Context, d time.Duration) error {
+	w.emu.Advance(d)
+	return nil
 }
 
 func (w *walk) say(format string, args ...any) {
