@@ -160,7 +160,7 @@ func (s *Server) PushAuthorizerEvent(ctx context.Context, appID string, plainXML
 	a := s.authorizers[appID]
 	if a == nil {
 		s.mu.Unlock()
-		return s.pushFailed(fmt.Errorf("wxtest: push to %s: unknown authorizer", appID))
+		return s.pushFailed(ctx, fmt.Errorf("wxtest: push to %s: unknown authorizer", appID))
 	}
 	userName := a.info.UserName
 	target := ""
@@ -191,18 +191,18 @@ const maxPushAnswer = 64 << 10
 // HTTP 200 with the body "success".
 func (s *Server) push(ctx context.Context, what, target string, plainXML []byte, wrap func(enc string) []byte) error {
 	if target == "" {
-		return s.pushFailed(fmt.Errorf("wxtest: push: no %s configured (WithComponent or SetEventURLs)", what))
+		return s.pushFailed(ctx, fmt.Errorf("wxtest: push: no %s configured (WithComponent or SetEventURLs)", what))
 	}
 	u, err := url.Parse(target)
 	if err != nil {
-		return s.pushFailed(fmt.Errorf("wxtest: push: bad %s: %w", what, err))
+		return s.pushFailed(ctx, fmt.Errorf("wxtest: push: bad %s: %w", what, err))
 	}
 	if s.crypt == nil {
-		return s.pushFailed(errors.New("wxtest: push: the component's Token or EncodingAESKey is invalid"))
+		return s.pushFailed(ctx, errors.New("wxtest: push: the component's Token or EncodingAESKey is invalid"))
 	}
 	enc, err := s.crypt.Encrypt(plainXML)
 	if err != nil {
-		return s.pushFailed(fmt.Errorf("wxtest: push: encrypt: %w", err))
+		return s.pushFailed(ctx, fmt.Errorf("wxtest: push: encrypt: %w", err))
 	}
 	s.mu.Lock()
 	token := s.component.Token
@@ -218,28 +218,72 @@ func (s *Server) push(ctx context.Context, what, target string, plainXML []byte,
 	u.RawQuery = q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(wrap(enc)))
 	if err != nil {
-		return s.pushFailed(fmt.Errorf("wxtest: push to %s: %w", what, err))
+		return s.pushFailed(ctx, fmt.Errorf("wxtest: push to %s: %w", what, err))
 	}
 	req.Header.Set("Content-Type", "text/xml")
 	req.Header.Set("User-Agent", "Mozilla/4.0")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return s.pushFailed(fmt.Errorf("wxtest: push to %s: %w", what, err))
+		return s.handlerFailed(ctx, &PushError{Target: what, Err: err})
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPushAnswer))
 	if err != nil {
-		return s.pushFailed(fmt.Errorf("wxtest: push to %s: reading the answer: %w", what, err))
+		return s.handlerFailed(ctx, &PushError{Target: what, StatusCode: resp.StatusCode, Err: err})
 	}
 	if resp.StatusCode != http.StatusOK || string(body) != "success" {
-		return s.pushFailed(fmt.Errorf("wxtest: push to %s: the handler answered HTTP %d %q, want HTTP 200 \"success\"",
-			what, resp.StatusCode, truncate(string(body), 200)))
+		return s.handlerFailed(ctx, &PushError{Target: what, StatusCode: resp.StatusCode, Body: string(body)})
 	}
 	return nil
 }
 
+// PushError is a push the handler did not accept: it answered something other than HTTP 200
+// "success", or the request failed on the way (Err). WeChat then retries the push later (three
+// times for a message event, at the next interval for a verify ticket); a test plays a retry by
+// pushing again.
+type PushError struct {
+	// Target is "AuthEventURL" or "MessageEventURL".
+	Target string
+	// StatusCode is the handler's HTTP status; 0 when no answer came.
+	StatusCode int
+	// Body is the handler's answer (at most 64 KiB).
+	Body string
+	// Err is the transport error when no whole answer came.
+	Err error
+}
+
+// Error renders the failure.
+func (e *PushError) Error() string {
+	if e.Err != nil {
+		return "wxtest: push to " + e.Target + ": " + e.Err.Error()
+	}
+	return fmt.Sprintf("wxtest: push to %s: the handler answered HTTP %d %q, want HTTP 200 \"success\"",
+		e.Target, e.StatusCode, truncate(e.Body, 200))
+}
+
+// Unwrap returns Err.
+func (e *PushError) Unwrap() error { return e.Err }
+
+type allowFailureKey struct{}
+
+// AllowPushFailure returns a context for a push whose refusal by the handler is part of the test
+// (say, a handler answering 500 so that WeChat retries): a *PushError from a push made with it is
+// returned, but not reported on the test by NewTestServer. Failures of the emulator's own setup (no
+// URL configured, an unknown account) are still reported.
+func AllowPushFailure(ctx context.Context) context.Context {
+	return context.WithValue(ctx, allowFailureKey{}, true)
+}
+
+// handlerFailed is pushFailed for a refusal by the handler, which AllowPushFailure lets through.
+func (s *Server) handlerFailed(ctx context.Context, err *PushError) error {
+	if allowed, _ := ctx.Value(allowFailureKey{}).(bool); allowed {
+		return err
+	}
+	return s.pushFailed(ctx, err)
+}
+
 // pushFailed reports err on the test (NewTestServer) and returns it.
-func (s *Server) pushFailed(err error) error {
+func (s *Server) pushFailed(_ context.Context, err error) error {
 	if s.tb != nil {
 		s.tb.Errorf("%v", err)
 	}

@@ -341,6 +341,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	methods := s.routes[path]
 	if methods == nil {
+		if h := s.userHandler(path); h != nil { // Handle (handle.go)
+			s.serveUser(w, r, h)
+			return
+		}
 		http.NotFound(w, r)
 		return
 	}
