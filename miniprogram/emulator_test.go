@@ -247,7 +247,7 @@ func TestEmulatorBasicInfoAndDomains(t *testing.T) {
 	bi, err := mp.BasicInfo(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "咖啡Coffee", bi.Nickname, "the reviewed name is not applied before approval")
-	require.NoError(t, e.s.ApproveNickname(shopApp))
+	require.NoError(t, e.s.ReviewNickname(context.Background(), shopApp, true, ""))
 	bi, err = mp.BasicInfo(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, shopApp, bi.AppID)

@@ -40,7 +40,7 @@ type mpApp struct {
 	nextAppVersion  int64
 	tcpDomain       []string // the other lists live in Authorizer.Network
 	nicknameUsed    int
-	nicknamePending string // a name under review, applied by ApproveNickname
+	nicknamePending string // a name under review, applied by ReviewNickname
 	headUsed        int
 	signatureUsed   int
 	undos           map[string]int // China date → undocodeaudit calls

@@ -7,7 +7,7 @@ package wxtest
 //     (85031); a name another known account uses (85029); not after the first release, and at most
 //     2 renames (91002). With materials (license, id_card, naming_other_stuff_N: image media ids of
 //     the caller, 40007 otherwise) the answer carries an audit_id and the name is under review until
-//     ApproveNickname; without materials it changes at once.
+//     ReviewNickname; without materials it changes at once.
 //   - modifyheadimage: an image media id of the caller from media/upload (40007), at most 2 MB
 //     (40006), crop x1,y1,x2,y2 in [0,1] with x1<x2 and y1<y2 (40097); 5 changes (85049).
 //   - modifysignature: 4-120 characters (85036); 5 changes (85049).
@@ -16,6 +16,7 @@ package wxtest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -137,7 +138,7 @@ func (s *Server) mpSetNickname(c *call) (any, error) {
 	}
 	app.nicknameUsed++
 	if materials {
-		// Under review: the account keeps its name until ApproveNickname (digest 5.2).
+		// Under review: the account keeps its name until ReviewNickname (digest 5.2).
 		app.nicknamePending = name
 		return withOK(map[string]any{"audit_id": 10000000 + app.nicknameUsed, "wording": "名称审核中"}), nil
 	}
@@ -146,19 +147,35 @@ func (s *Server) mpSetNickname(c *call) (any, error) {
 	return withOK(map[string]any{"wording": ""}), nil
 }
 
-// ApproveNickname ends the review of the name appID submitted with materials (setnickname answered an
-// audit_id): the account takes that name. It is an error when no name is under review.
-func (s *Server) ApproveNickname(appID string) error {
+// ReviewNickname plays WeChat's reviewers on the name appID submitted with materials (setnickname
+// answered an audit_id): approve gives the account that name, otherwise it keeps its name. The result
+// is pushed as wxa_nickname_audit (ret 3 approved, 2 rejected, nickname, reason) to the message event
+// URL. It is an error when no name is under review.
+func (s *Server) ReviewNickname(ctx context.Context, appID string, approve bool, reason string) error {
+	now := s.Now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	a := s.authorizers[appID]
 	app := s.mp().apps[appID]
 	if a == nil || app == nil || app.nicknamePending == "" {
-		return fmt.Errorf("wxtest: ApproveNickname: %s has no name under review", appID)
+		s.mu.Unlock()
+		return fmt.Errorf("wxtest: ReviewNickname: %s has no name under review", appID)
 	}
-	a.info.NickName = app.nicknamePending
+	name, ret := app.nicknamePending, 3
 	app.nicknamePending = ""
-	return nil
+	if approve {
+		a.info.NickName, reason = name, ""
+	} else {
+		ret = 2
+		if reason == "" {
+			reason = "名称与主体不符"
+		}
+	}
+	msg := xmlMessage(xmlField{"ToUserName", a.info.UserName, false}, xmlField{"FromUserName", auditSystemOpenID, false},
+		xmlField{"CreateTime", strconv.FormatInt(now.Unix(), 10), true}, xmlField{"MsgType", "event", false},
+		xmlField{"Event", "wxa_nickname_audit", false}, xmlField{"ret", strconv.Itoa(ret), true},
+		xmlField{"nickname", name, false}, xmlField{"reason", reason, false})
+	s.mu.Unlock()
+	return s.PushAuthorizerEvent(ctx, appID, msg)
 }
 
 // imageKind returns the image format of data by its magic number, or "".

@@ -82,6 +82,7 @@ func (s *Server) registerRoutes() {
 	s.registerMPCode()      // miniprogram_code.go: commit, audit, release (6.1-6.6)
 	s.registerMPDomain()    // miniprogram_domain.go: server and web-view domains (6.7)
 	s.registerMPPrivacy()   // miniprogram_privacy.go: privacy guide, scan and interfaces (part 2, 10)
+	s.registerMPCategory()  // miniprogram_category.go: service categories (part 2, 11)
 	s.registerCard()        // card.go: member cards, section 7
 }
 
