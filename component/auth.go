@@ -2,6 +2,7 @@ package component
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -204,12 +205,32 @@ func funcScopes(fi []FuncInfo) []int {
 
 // QueryAuth exchanges an authorisation code (the auth_code of the redirect, or of the authorized push)
 // for the account's tokens. Before returning it stores the refresh token and the authorisation record
-// in the credential store and the access token in the token store. On a storage error it returns the
-// error together with the Authorization, so that the caller can still keep the refresh token elsewhere
+// in the credential store and the access token in the token store, as an authorisation event at the
+// time of the call: unless the store holds a newer one (an authorized push handled meanwhile whose
+// CreateTime by WeChat's clock is later), which then stands. On a storage error it returns the error
+// together with the Authorization, so that the caller can still keep the refresh token elsewhere
 // (WeChat has already consumed the code).
 //
 // WeChat: POST /cgi-bin/component/api_query_auth
 func (c *Client) QueryAuth(ctx context.Context, code string) (*Authorization, error) {
+	a, err := c.queryAuth(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	ctx = withReason(ctx, "api_query_auth")
+	old, err := c.readCred(ctx, c.authorizerKey(a.AuthorizerAppID, "refresh_token"))
+	if err != nil {
+		return a, fmt.Errorf("component: read refresh token of %s: %w", a.AuthorizerAppID, err)
+	}
+	// The event time is in seconds, like a push's CreateTime: a push of the same second wins the tie.
+	if err := c.storeAuthorization(ctx, a, old, c.now().Truncate(time.Second)); err != nil && !errors.Is(err, errSuperseded) {
+		return a, err
+	}
+	return a, nil
+}
+
+// queryAuth is api_query_auth without storing anything.
+func (c *Client) queryAuth(ctx context.Context, code string) (*Authorization, error) {
 	if code == "" {
 		return nil, wxerr.Invalid("authorization_code", "required")
 	}
@@ -233,15 +254,11 @@ func (c *Client) QueryAuth(ctx context.Context, code string) (*Authorization, er
 	if in.AppID == "" || in.RefreshToken == "" || in.AccessToken == "" {
 		return nil, fmt.Errorf("wxopen: POST /cgi-bin/component/api_query_auth: answer lacks authorizer_appid, authorizer_access_token or authorizer_refresh_token")
 	}
-	a := &Authorization{
+	return &Authorization{
 		AuthorizerAppID: in.AppID,
 		AccessToken:     in.AccessToken,
 		ExpiresAt:       c.expiresAt(in.ExpiresIn),
 		RefreshToken:    in.RefreshToken,
 		FuncInfo:        decodeFuncInfo(in.FuncInfo),
-	}
-	if err := c.storeAuthorization(withReason(ctx, "api_query_auth"), a); err != nil {
-		return a, err
-	}
-	return a, nil
+	}, nil
 }

@@ -81,33 +81,14 @@ type Client struct {
 	compSource  *tokenstore.Source
 	authzTokens *tokenstore.Manager
 
-	// unsaved holds, by authorizer appid, a rotated refresh token that WeChat issued but the
-	// credential store refused to write. WeChat may already have retired the previous one, so this
-	// copy is the only way back short of a new authorisation: it is written before anything else on
-	// the next refresh of that appid.
-	unsaved sync.Map
-
-	// authz holds an *authzState per authorizer appid: it orders a refresh's write-back against
-	// ForgetAuthorizer and the writes of a new refresh token.
-	authz sync.Map
+	// pending holds, by authorizer appid, a refresh-token write whose outcome the store could not
+	// settle (it failed, and could not be read back): the refresh token WeChat issued and the one it
+	// replaces. WeChat may already have retired the old one, so the next refresh of that appid settles
+	// it first, by a CompareAndSwap over the old value (never a plain write). It is dropped once
+	// settled, and when the authorizer is forgotten.
+	pending sync.Map // appID -> pendingWrite
 
 	now func() time.Time
-}
-
-// authzState serialises the credential writes of one authorizer in this process. gen changes
-// whenever the refresh token is replaced or dropped other than by a refresh (a new authorisation,
-// SetRefreshToken, ForgetAuthorizer); a refresh that started under another gen drops WeChat's answer.
-type authzState struct {
-	mu  sync.Mutex
-	gen uint64
-}
-
-func (c *Client) authzState(appID string) *authzState {
-	if v, ok := c.authz.Load(appID); ok {
-		return v.(*authzState)
-	}
-	v, _ := c.authz.LoadOrStore(appID, new(authzState))
-	return v.(*authzState)
 }
 
 // New returns a Client for cfg that sends requests through caller and keeps expiring tokens in tokens
@@ -222,20 +203,15 @@ func (c *Client) VerifyTicket(ctx context.Context) (tokenstore.Token, error) {
 }
 
 // SetVerifyTicket stores ticket as the platform's component_verify_ticket, valid for VerifyTicketTTL
-// from now. Handler stores pushed tickets itself; this is for tickets obtained another way (a
-// migration, or a push received by other software).
+// from now, unless the stored ticket is valid for longer (a newer push). Handler stores pushed tickets
+// itself; this is for tickets obtained another way (a migration, or a push received by other
+// software).
 func (c *Client) SetVerifyTicket(ctx context.Context, ticket string) error {
 	if ticket == "" {
 		return wxerr.Invalid("component_verify_ticket", "required")
 	}
-	return c.storeVerifyTicket(withReason(ctx, "manual:set_verify_ticket"), ticket, c.now().Add(VerifyTicketTTL))
-}
-
-func (c *Client) storeVerifyTicket(ctx context.Context, ticket string, expires time.Time) error {
-	if err := c.creds.Set(ctx, c.verifyTicketKey(), tokenstore.Token{Value: ticket, ExpiresAt: expires}); err != nil {
-		return fmt.Errorf("component %s: store verify ticket: %w", c.appID, err)
-	}
-	return nil
+	_, err := c.storeVerifyTicket(withReason(ctx, "manual:set_verify_ticket"), ticket, c.now().Add(VerifyTicketTTL))
+	return err
 }
 
 // StartPushTicket asks WeChat to push a component_verify_ticket to the authorisation event URL now,

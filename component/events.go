@@ -69,9 +69,13 @@ type AuthorizedEvent struct {
 	AuthorizationCodeExpiredTime int64
 	PreAuthCode                  string
 	// Authorization is the result of exchanging AuthorizationCode (QueryAuth; tokens and record
-	// already stored), or nil when the handler was configured with ManualQueryAuth or the push
-	// carried no AuthorizationCode.
+	// already stored), or nil when the handler was configured with ManualQueryAuth, the push carried
+	// no AuthorizationCode, or it is Superseded.
 	Authorization *Authorization
+	// Superseded is true when the credential store holds a newer authorisation event for the
+	// account (a revocation or an authorisation with a later CreateTime, handled before this late
+	// push): the code was not exchanged and nothing was stored.
+	Superseded bool
 }
 
 // UpdateAuthorizedEvent is the updateauthorized push: an account changed the permission sets it
@@ -79,10 +83,14 @@ type AuthorizedEvent struct {
 type UpdateAuthorizedEvent AuthorizedEvent
 
 // UnauthorizedEvent is the unauthorized push: an account revoked its authorisation. Handler has
-// dropped the account's access token, refresh token and authorisation record before the callback runs.
+// dropped the account's access token and refresh token and left a revocation record before the
+// callback runs, unless the push is Superseded.
 type UnauthorizedEvent struct {
 	PlatformEvent
 	AuthorizerAppID string
+	// Superseded is true when the credential store holds a newer authorisation of the account (the
+	// merchant authorised again after revoking, and this push arrived late): nothing was dropped.
+	Superseded bool
 }
 
 // FastRegisterEvent is the notify_third_fasteregister push: the result of a fast mini-program

@@ -2,6 +2,7 @@ package component
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -22,9 +23,6 @@ const (
 // lasts twice the window and a minute more: a push whose timestamp runs up to MaxClockSkew ahead of
 // the handler's clock is accepted for up to twice MaxClockSkew after it first arrives.
 const recentTTL = 15 * time.Minute
-
-// recentMax bounds the memory of handled pushes.
-const recentMax = 4096
 
 // dispatchTimeout bounds the handling of one push (store writes, api_query_auth, the callback).
 const dispatchTimeout = time.Minute
@@ -116,6 +114,10 @@ func (h *Handler) dispatch(ctx context.Context, plain []byte) error {
 		return badRequest("event has no InfoType")
 	}
 	base := PlatformEvent{AppID: x.AppID, CreateTime: unixTime(x.CreateTime), InfoType: x.InfoType, Raw: plain}
+	at := base.CreateTime // the event's time, which orders authorisation events
+	if at.IsZero() {
+		at = h.rcv.now()
+	}
 	ctx = tokenstore.WithReason(ctx, "push:"+x.InfoType)
 	switch x.InfoType {
 	case InfoTypeVerifyTicket:
@@ -128,10 +130,11 @@ func (h *Handler) dispatch(ctx context.Context, plain []byte) error {
 			age = max(h.rcv.now().Sub(base.CreateTime), 0)
 		}
 		if age < VerifyTicketTTL {
-			if err := c.storeVerifyTicket(ctx, ev.Ticket, c.now().Add(VerifyTicketTTL-age)); err != nil {
+			stored, err := c.storeVerifyTicket(ctx, ev.Ticket, c.now().Add(VerifyTicketTTL-age))
+			if err != nil {
 				return err
 			}
-			ev.Stored = true
+			ev.Stored = stored
 		} else {
 			h.rcv.warn(ctx, "component_verify_ticket push older than its lifetime; not stored", slog.Duration("age", age))
 		}
@@ -146,8 +149,11 @@ func (h *Handler) dispatch(ctx context.Context, plain []byte) error {
 			AuthorizationCodeExpiredTime: x.AuthorizationCodeExpiredTime, PreAuthCode: x.PreAuthCode,
 		}
 		if !h.cfg.ManualQueryAuth && x.AuthorizationCode != "" {
-			a, err := h.rcv.exchange(ctx, x.AuthorizationCode)
-			if err != nil {
+			a, err := h.rcv.exchange(ctx, x.AuthorizationCode, x.AuthorizerAppid, at)
+			switch {
+			case errors.Is(err, errSuperseded):
+				ev.Superseded = true
+			case err != nil:
 				return err
 			}
 			ev.Authorization = a
@@ -161,10 +167,11 @@ func (h *Handler) dispatch(ctx context.Context, plain []byte) error {
 		if x.AuthorizerAppid == "" {
 			return badRequest("unauthorized push without AuthorizerAppid")
 		}
-		if err := c.ForgetAuthorizer(ctx, x.AuthorizerAppid); err != nil {
+		applied, err := c.forget(ctx, x.AuthorizerAppid, at, false)
+		if err != nil {
 			return err
 		}
-		return call(ctx, h.cfg.OnUnauthorized, &UnauthorizedEvent{PlatformEvent: base, AuthorizerAppID: x.AuthorizerAppid})
+		return call(ctx, h.cfg.OnUnauthorized, &UnauthorizedEvent{PlatformEvent: base, AuthorizerAppID: x.AuthorizerAppid, Superseded: !applied})
 
 	case InfoTypeFastRegister:
 		ev := &FastRegisterEvent{
@@ -172,8 +179,8 @@ func (h *Handler) dispatch(ctx context.Context, plain []byte) error {
 			Msg: x.Msg, Info: x.Info, TaskID: x.TaskID,
 		}
 		if !h.cfg.ManualQueryAuth && ev.Succeeded() && ev.AuthCode != "" {
-			a, err := h.rcv.exchange(ctx, ev.AuthCode)
-			if err != nil {
+			a, err := h.rcv.exchange(ctx, ev.AuthCode, ev.MiniProgramAppID, at)
+			if err != nil && !errors.Is(err, errSuperseded) {
 				return err
 			}
 			ev.Authorization = a

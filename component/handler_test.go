@@ -106,8 +106,17 @@ func (h *henv) handler(t *testing.T, cfg component.HandlerConfig) *component.Han
 	return hd
 }
 
-// writesSince returns the store writes logged after mark entries.
-func (h *henv) writesSince(mark int) []string { return h.log.list()[mark:] }
+// writesSince returns the credential and token writes logged after mark entries (not the handlers'
+// memories of handled pushes, nor the event locks).
+func (h *henv) writesSince(mark int) []string {
+	var out []string
+	for _, w := range h.log.list()[mark:] {
+		if !strings.Contains(w, ":push:") && !strings.Contains(w, ":event_lock") {
+			out = append(out, w)
+		}
+	}
+	return out
+}
 
 func TestHandlerVerifyTicket(t *testing.T) {
 	h := hsetup(t)
@@ -305,10 +314,13 @@ func TestHandlerUnauthorizedDropsTokens(t *testing.T) {
 	assertSuccess(t, w)
 	require.NotNil(t, got)
 	assert.Equal(t, "wxauthorizer01", got.AuthorizerAppID)
-	for _, k := range []string{"refresh_token", "authorization"} {
-		_, err := get(t, h.creds, authKey("wxauthorizer01", k))
-		assert.ErrorIs(t, err, tokenstore.ErrNotFound, k)
-	}
+	assert.False(t, got.Superseded)
+	_, err = get(t, h.creds, authKey("wxauthorizer01", "refresh_token"))
+	assert.ErrorIs(t, err, tokenstore.ErrNotFound)
+	rec, err := get(t, h.creds, authKey("wxauthorizer01", "authorization"))
+	require.NoError(t, err, "a revocation record stays")
+	assert.Contains(t, rec.Value, `"revoked":true`)
+	assert.WithinDuration(t, time.Now().Add(24*time.Hour), rec.ExpiresAt, time.Minute, "for a day")
 	_, err = get(t, h.tokens, authKey("wxauthorizer01", "access_token"))
 	assert.ErrorIs(t, err, tokenstore.ErrNotFound)
 	assert.Equal(t, "push:unauthorized", h.creds.reason(authKey("wxauthorizer01", "refresh_token")))

@@ -158,7 +158,10 @@ type failingStore struct {
 	failSet    func(key string) bool
 	failGet    func(key string) bool
 	failDelete func(key string) bool
-	beforeSet  func(key string) // runs first in every Set (to hold a writer back)
+	beforeSet  func(key string) // runs first in every Set and CompareAndSwap (to hold a writer back)
+	// lostReply makes a write to a key it accepts land and then report an error, as when a database
+	// applied COMMIT and the answer was lost (the outcome is unknown to the writer).
+	lostReply func(key string) bool
 	log        *writeLog        // shared write log: "set KEY VALUE" / "del KEY"
 	reasons    map[string]string
 }
@@ -184,7 +187,10 @@ func (l *writeLog) list() []string {
 	return append([]string(nil), l.entries...)
 }
 
-var errStore = errors.New("store is down")
+var (
+	errStore     = errors.New("store is down")
+	errLostReply = errors.New("commit: invalid connection")
+)
 
 func newFailingStore(log *writeLog) *failingStore {
 	return &failingStore{Store: tokenstore.NewMemoryStore(), log: log, reasons: map[string]string{}}
@@ -209,8 +215,11 @@ func (s *failingStore) Set(ctx context.Context, key string, tok tokenstore.Token
 	}
 	s.log.add("set " + key + " " + tok.Value)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.reasons[key] = tokenstore.Reason(ctx)
+	s.mu.Unlock()
+	if s.lostReply != nil && s.lostReply(key) {
+		return errLostReply
+	}
 	return nil
 }
 
@@ -223,6 +232,42 @@ func (s *failingStore) Delete(ctx context.Context, key string) error {
 	s.reasons[key] = tokenstore.Reason(ctx)
 	s.mu.Unlock()
 	return s.Store.Delete(ctx, key)
+}
+
+func (s *failingStore) CompareAndSwap(ctx context.Context, key, old string, tok tokenstore.Token) (bool, error) {
+	if s.beforeSet != nil {
+		s.beforeSet(key)
+	}
+	if s.failSet != nil && s.failSet(key) {
+		return false, errStore
+	}
+	ok, err := s.Store.CompareAndSwap(ctx, key, old, tok)
+	if err != nil || !ok {
+		return ok, err
+	}
+	s.log.add("set " + key + " " + tok.Value)
+	s.mu.Lock()
+	s.reasons[key] = tokenstore.Reason(ctx)
+	s.mu.Unlock()
+	if s.lostReply != nil && s.lostReply(key) {
+		return false, errLostReply
+	}
+	return true, nil
+}
+
+func (s *failingStore) CompareAndDelete(ctx context.Context, key, value string) (bool, error) {
+	if s.failDelete != nil && s.failDelete(key) {
+		return false, errStore
+	}
+	ok, err := s.Store.CompareAndDelete(ctx, key, value)
+	if err != nil || !ok {
+		return ok, err
+	}
+	s.log.add("del " + key)
+	s.mu.Lock()
+	s.reasons[key] = tokenstore.Reason(ctx)
+	s.mu.Unlock()
+	return true, nil
 }
 
 func (s *failingStore) reason(key string) string {

@@ -1,17 +1,21 @@
 package component
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/wxopen-go/wxopen/crypto"
+	"github.com/wxopen-go/wxopen/tokenstore"
 	"github.com/wxopen-go/wxopen/wxerr"
 	"golang.org/x/sync/singleflight"
 )
@@ -49,7 +53,7 @@ type receiver struct {
 	skew    time.Duration
 	now     func() time.Time
 	log     *slog.Logger
-	recent  *recent
+	ttl     time.Duration // how long handled pushes and exchanged codes are remembered
 	flight  *singleflight.Group
 }
 
@@ -76,7 +80,7 @@ func newReceiver(c *Client, maxBody int64, skew time.Duration, now func() time.T
 	if skew > 0 && 2*skew+time.Minute > ttl {
 		ttl = 2*skew + time.Minute
 	}
-	return receiver{c: c, maxBody: maxBody, skew: skew, now: now, log: log, recent: newRecent(now, ttl), flight: new(singleflight.Group)}, nil
+	return receiver{c: c, maxBody: maxBody, skew: skew, now: now, log: log, ttl: ttl, flight: new(singleflight.Group)}, nil
 }
 
 func (rc *receiver) warn(ctx context.Context, msg string, attrs ...slog.Attr) {
@@ -131,22 +135,22 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request, dispatch func(
 		return
 	}
 	key := pushKey(plain)
-	if rc.recent.seen(key) {
+	if rc.handled(r.Context(), key) {
 		replySuccess(w)
 		return
 	}
 	// Concurrent deliveries of one push (WeChat retries after about 5 seconds) share one dispatch.
 	// It runs detached from the request: WeChat hanging up must not cut a credential write short.
 	_, err, _ = rc.flight.Do(key, func() (any, error) {
-		if rc.recent.seen(key) {
-			return nil, nil // handled by a flight that ended after the check above
-		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), dispatchTimeout)
 		defer cancel()
+		if rc.handled(ctx, key) {
+			return nil, nil // handled by a flight that ended after the check above, or elsewhere
+		}
 		if err := dispatch(ctx, plain); err != nil {
 			return nil, err
 		}
-		rc.recent.add(key, nil, true)
+		rc.markHandled(ctx, key)
 		return nil, nil
 	})
 	if err != nil {
@@ -216,84 +220,141 @@ func plainEcho(s string) bool {
 	return true
 }
 
-// exchange is QueryAuth for a pushed code. A code exchanged by an earlier delivery of the same push
-// (WeChat retries after a 500, and codes may be single-use) is not exchanged again: its result is
-// reused, and stored again if storing failed the first time, so a store outage never loses the
-// refresh token of a code WeChat has already consumed.
-func (rc *receiver) exchange(ctx context.Context, code string) (*Authorization, error) {
-	key := "code:" + pushKey([]byte(code))
-	if e, ok := rc.recent.get(key); ok && e.auth != nil {
-		if !e.stored {
-			if err := rc.c.storeAuthorization(ctx, e.auth); err != nil {
+func pushKey(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// The handled-push memory and the exchanged-code memory live in the credential store (the shared
+// store of a fleet, or the MemoryStore, which drops entries by age), for ttl, so that a retry or a
+// replay at any instance is recognised and nothing is ever wiped. They are written by a
+// compare-and-swap over nothing with a TTL (Redis SET NX PX).
+
+func (rc *receiver) memoryKey(kind, key string) string { return rc.c.appID + ":push:" + kind + key }
+
+// handled reports whether the push key was handled, by any instance. A store failure counts as
+// not handled (it is logged): handling a push twice beats dropping it.
+func (rc *receiver) handled(ctx context.Context, key string) bool {
+	_, err := rc.c.creds.Get(ctx, rc.memoryKey("", key))
+	if err != nil && !errors.Is(err, tokenstore.ErrNotFound) {
+		rc.warn(ctx, "cannot read the handled-push memory", slog.String("error", err.Error()))
+	}
+	return err == nil
+}
+
+// markHandled remembers the push key as handled, once it was handled successfully. A failure is
+// logged: a replay would then be handled again.
+func (rc *receiver) markHandled(ctx context.Context, key string) {
+	_, err := rc.c.creds.CompareAndSwap(ctx, rc.memoryKey("", key), "", tokenstore.Token{Value: "1", ExpiresAt: time.Now().Add(rc.ttl)})
+	if err != nil {
+		rc.warn(ctx, "cannot write the handled-push memory", slog.String("error", err.Error()))
+	}
+}
+
+// exchangeMemo is an exchanged authorisation code's result, remembered in the credential store (it
+// holds tokens: never log it), and the refresh token stored before the exchange, which the result
+// replaces.
+type exchangeMemo struct {
+	AppID        string     `json:"authorizer_appid"`
+	AccessToken  string     `json:"access_token"`
+	ExpiresAt    time.Time  `json:"expires_at"`
+	RefreshToken string     `json:"refresh_token"`
+	FuncInfo     []FuncInfo `json:"func_info"`
+	Replaces     string     `json:"replaces"`
+}
+
+func (m *exchangeMemo) authorization() *Authorization {
+	return &Authorization{AuthorizerAppID: m.AppID, AccessToken: m.AccessToken, ExpiresAt: m.ExpiresAt, RefreshToken: m.RefreshToken, FuncInfo: m.FuncInfo}
+}
+
+// recallExchange returns the remembered result of an exchanged code, or nil.
+func (rc *receiver) recallExchange(ctx context.Context, key string) (*exchangeMemo, error) {
+	s, err := rc.c.readCred(ctx, key)
+	if err != nil || s == "" {
+		return nil, err
+	}
+	var m exchangeMemo
+	if err := json.Unmarshal([]byte(s), &m); err != nil || m.AppID == "" || m.RefreshToken == "" {
+		return nil, errors.New("component: undecodable exchanged-code memory") // never echo the value
+	}
+	return &m, nil
+}
+
+// rememberExchange remembers m under key unless another instance remembered its exchange of the same
+// code first, whose memo it then returns (that one is being applied). A write whose outcome is unknown
+// is settled by reading; if the store cannot be read, the failure is logged and m is used.
+func (rc *receiver) rememberExchange(ctx context.Context, key string, m *exchangeMemo) *exchangeMemo {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return m
+	}
+	for range casRounds {
+		ok, err := rc.c.creds.CompareAndSwap(ctx, key, "", tokenstore.Token{Value: string(b), ExpiresAt: time.Now().Add(rc.ttl)})
+		if err == nil && ok {
+			return m
+		}
+		cur, rerr := rc.c.readCred(ctx, key)
+		if rerr != nil {
+			rc.warn(ctx, "cannot write the exchanged-code memory", slog.String("error", cmp.Or(err, rerr).Error()))
+			return m
+		}
+		if cur == string(b) {
+			return m
+		}
+		if cur != "" {
+			if theirs, err := rc.recallExchange(ctx, key); err == nil && theirs != nil {
+				return theirs
+			}
+			return m
+		}
+	}
+	return m
+}
+
+// exchange is QueryAuth for a pushed code, as an authorisation event at at for the account appID (""
+// when the push does not name it). A code already exchanged by an earlier delivery of the push, at any
+// instance (WeChat retries after a 500, and codes may be single-use), is not exchanged again: its
+// remembered result is applied again, which settles an earlier write whose outcome was unknown by
+// reading the store (storeAuthorization writes only over the refresh token the exchange replaced).
+// A push older than the stored record is not exchanged: errSuperseded.
+func (rc *receiver) exchange(ctx context.Context, code, appID string, at time.Time) (*Authorization, error) {
+	c := rc.c
+	key := rc.memoryKey("code:", pushKey([]byte(code)))
+	m, err := rc.recallExchange(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("component: read the exchanged-code memory: %w", err)
+	}
+	if m == nil {
+		if appID != "" {
+			newer, err := c.storedIsNewer(ctx, appID, at)
+			if err != nil {
 				return nil, err
 			}
-			rc.recent.add(key, e.auth, true)
+			if newer {
+				return nil, errSuperseded
+			}
 		}
-		return e.auth, nil
+		var old string
+		if appID != "" {
+			if old, err = c.readCred(ctx, c.authorizerKey(appID, "refresh_token")); err != nil {
+				return nil, fmt.Errorf("component: read refresh token of %s: %w", appID, err)
+			}
+		}
+		a, err := c.queryAuth(ctx, code)
+		if err != nil {
+			return nil, err
+		}
+		if a.AuthorizerAppID != appID {
+			if old, err = c.readCred(ctx, c.authorizerKey(a.AuthorizerAppID, "refresh_token")); err != nil {
+				return nil, fmt.Errorf("component: read refresh token of %s: %w", a.AuthorizerAppID, err)
+			}
+		}
+		m = rc.rememberExchange(ctx, key, &exchangeMemo{AppID: a.AuthorizerAppID, AccessToken: a.AccessToken,
+			ExpiresAt: a.ExpiresAt, RefreshToken: a.RefreshToken, FuncInfo: a.FuncInfo, Replaces: old})
 	}
-	a, err := rc.c.QueryAuth(ctx, code)
-	if a != nil {
-		rc.recent.add(key, a, err == nil)
-	}
-	if err != nil {
+	a := m.authorization()
+	if err := c.storeAuthorization(ctx, a, m.Replaces, at); err != nil {
 		return nil, err
 	}
 	return a, nil
-}
-
-func pushKey(b []byte) string {
-	sum := sha256.Sum256(b)
-	return string(sum[:16])
-}
-
-// recent remembers handled pushes and exchanged codes for ttl by the handler's clock, at most
-// recentMax of them.
-type recent struct {
-	mu  sync.Mutex
-	m   map[string]recentEntry
-	now func() time.Time
-	ttl time.Duration
-}
-
-type recentEntry struct {
-	at     time.Time
-	auth   *Authorization // an exchanged code's result
-	stored bool           // auth was stored
-}
-
-func newRecent(now func() time.Time, ttl time.Duration) *recent {
-	return &recent{m: make(map[string]recentEntry), now: now, ttl: ttl}
-}
-
-func (r *recent) get(key string) (recentEntry, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	e, ok := r.m[key]
-	if ok && r.now().Sub(e.at) > r.ttl {
-		delete(r.m, key)
-		return recentEntry{}, false
-	}
-	return e, ok
-}
-
-func (r *recent) seen(key string) bool {
-	_, ok := r.get(key)
-	return ok
-}
-
-func (r *recent) add(key string, a *Authorization, stored bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := r.now()
-	if len(r.m) >= recentMax {
-		for k, e := range r.m {
-			if now.Sub(e.at) > r.ttl {
-				delete(r.m, k)
-			}
-		}
-		if len(r.m) >= recentMax {
-			clear(r.m) // a burst: forget rather than grow without bound
-		}
-	}
-	r.m[key] = recentEntry{at: now, auth: a, stored: stored}
 }

@@ -270,19 +270,19 @@ func TestSetRefreshTokenAndForget(t *testing.T) {
 	require.NoError(t, err)
 
 	require.NoError(t, e.c.ForgetAuthorizer(ctx, "wxA"))
-	for _, k := range []string{"refresh_token", "authorization"} {
-		_, err := get(t, creds, authKey("wxA", k))
-		assert.ErrorIs(t, err, tokenstore.ErrNotFound)
-	}
+	_, err = get(t, creds, authKey("wxA", "refresh_token"))
+	assert.ErrorIs(t, err, tokenstore.ErrNotFound)
+	_, err = e.c.StoredAuthorization(ctx, "wxA")
+	assert.ErrorIs(t, err, wxerr.ErrNotAuthorized, "the record is a revocation record")
 	_, err = get(t, tokens, authKey("wxA", "access_token"))
 	assert.ErrorIs(t, err, tokenstore.ErrNotFound)
 	// The in-process copy is gone too: the next call needs the (now missing) refresh token.
 	_, err = e.c.AuthorizerToken(ctx, "wxA")
 	assert.ErrorIs(t, err, wxerr.ErrNotAuthorized)
 
-	// Deletion errors are joined, and every deletion is attempted.
+	// Errors are joined, and every deletion is attempted.
 	require.NoError(t, e.c.SetRefreshToken(ctx, "wxB", "SECRET-RT-B"))
-	creds.failDelete = func(key string) bool { return strings.HasSuffix(key, ":authorization") }
+	creds.failSet = func(key string) bool { return strings.HasSuffix(key, ":authorization") }
 	err = e.c.ForgetAuthorizer(ctx, "wxB")
 	require.ErrorIs(t, err, errStore)
 	_, gerr := get(t, creds, authKey("wxB", "refresh_token"))
