@@ -162,8 +162,8 @@ type failingStore struct {
 	// lostReply makes a write to a key it accepts land and then report an error, as when a database
 	// applied COMMIT and the answer was lost (the outcome is unknown to the writer).
 	lostReply func(key string) bool
-	log        *writeLog        // shared write log: "set KEY VALUE" / "del KEY"
-	reasons    map[string]string
+	log       *writeLog // shared write log: "set KEY VALUE" / "del KEY"
+	reasons   map[string]string
 }
 
 // writeLog records store writes (and other events) in order, across stores.

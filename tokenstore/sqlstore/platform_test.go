@@ -379,17 +379,26 @@ func TestPlatformRotationFault(t *testing.T) {
 				_, err = tokens.Get(c, w.key("access_token"))
 				assert.ErrorIs(t, err, tokenstore.ErrNotFound, "the access token was cached")
 
-				// The database is back: the previous refresh token is there, written by the
-				// authorisation, both through the Platform's own pool and through another.
+				// The database is back. Cut before the write, the previous refresh token is there,
+				// written by the authorisation, both through the Platform's own pool and through
+				// another. Cut in the middle, the server may have applied the write after the client
+				// was gone (the writer cannot know: an ambiguous outcome), and the table then holds
+				// the rotated token.
 				px.up()
 				got, err := creds.Get(c, w.key("refresh_token"))
 				require.NoError(t, err)
-				assert.Equal(t, w.refresh, got.Value)
-				w.assertRow(w.key("refresh_token"), w.refresh, "push:authorized")
+				if mode.midWrite && got.Value == rotated {
+					w.assertRow(w.key("refresh_token"), rotated, "api_authorizer_token")
+				} else {
+					assert.Equal(t, w.refresh, got.Value)
+					w.assertRow(w.key("refresh_token"), w.refresh, "push:authorized")
+				}
 
-				// WeChat has moved on and no longer honours the saved token (the emulator retires it
-				// at once). The rotated token it issued was kept in memory by the component client:
-				// the next refresh writes it first and uses it, so no re-authorisation is needed.
+				// WeChat has moved on and no longer honours the previous token (the emulator retires
+				// it at once). The rotated token it issued was kept in memory by the component client
+				// with the token it replaces: the next refresh settles that write first (a
+				// compare-and-swap over the previous token, or nothing to do if it landed) and uses
+				// the rotated token, so no re-authorisation is needed.
 				tok, err = p.Component().AuthorizerToken(c, merchant)
 				require.NoError(t, err)
 				assert.True(t, w.emu.AuthorizerAccessTokenValid(merchant, tok.Value))
@@ -444,13 +453,14 @@ func (w *world) lockRow(key string) *sql.Tx {
 	return tx
 }
 
-// waitUpsertBlocked waits until an upsert into the world's table waits on a lock. It runs on its own
-// goroutine, so it reports with Errorf and gives up after 10 s.
+// waitUpsertBlocked waits until a write into the world's table (an upsert, or the UPDATE of a
+// compare-and-swap) waits on a lock. It runs on its own goroutine, so it reports with Errorf and gives
+// up after 10 s.
 func (w *world) waitUpsertBlocked() {
-	q := "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE ?"
-	arg := "INSERT INTO " + w.table + " %"
+	q := "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE ? OR INFO LIKE ?"
+	args := []any{"INSERT INTO " + w.table + " %", "UPDATE " + w.table + " %"}
 	if w.b.dialect == sqlstore.Postgres {
-		q = "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1"
+		q = "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND (query LIKE $1 OR query LIKE $2)"
 	}
 	db, err := sql.Open(w.b.driver, lookupEnv(w.b.env))
 	if err != nil {
@@ -460,7 +470,7 @@ func (w *world) waitUpsertBlocked() {
 	defer db.Close()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		var n int
-		if err := db.QueryRow(q, arg).Scan(&n); err != nil {
+		if err := db.QueryRow(q, args...).Scan(&n); err != nil {
 			w.t.Errorf("waitUpsertBlocked: %v", err)
 			return
 		}
@@ -611,7 +621,7 @@ func (p *proxy) up() {
 	p.isDown = false
 }
 
-// hookStore is a tokenstore.Store that runs test code around Set.
+// hookStore is a tokenstore.Store that runs test code around Set and CompareAndSwap.
 type hookStore struct {
 	tokenstore.Store
 	// beforeSet, when set, runs before every Set; an error fails the Set without writing.
@@ -631,6 +641,26 @@ func (h *hookStore) Set(ctx context.Context, key string, tok tokenstore.Token) e
 		return h.wrapSet(ctx, key, tok, set)
 	}
 	return set()
+}
+
+// CompareAndSwap runs the hooks of Set: durable credentials are written by compare-and-swap.
+func (h *hookStore) CompareAndSwap(ctx context.Context, key, old string, tok tokenstore.Token) (bool, error) {
+	if h.beforeSet != nil {
+		if err := h.beforeSet(ctx, key, tok); err != nil {
+			return false, err
+		}
+	}
+	var ok bool
+	set := func() (err error) {
+		ok, err = h.Store.CompareAndSwap(ctx, key, old, tok)
+		return err
+	}
+	if h.wrapSet != nil {
+		err := h.wrapSet(ctx, key, tok, set)
+		return ok, err
+	}
+	err := set()
+	return ok, err
 }
 
 // recorder is an http.RoundTripper that keeps the JSON body of every request the Platform sends.
