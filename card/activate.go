@@ -24,7 +24,7 @@ func (c *Client) DecryptCode(ctx context.Context, encryptCode string) (string, e
 	var out struct {
 		Code string `json:"code"`
 	}
-	if err := c.call(ctx, "POST", "/card/code/decrypt", map[string]string{"encrypt_code": enc}, true, &out); err != nil {
+	if err := c.post(ctx, "/card/code/decrypt", map[string]string{"encrypt_code": enc}, true, &out); err != nil {
 		return "", err
 	}
 	if out.Code == "" {
@@ -100,7 +100,7 @@ func (c *Client) Activate(ctx context.Context, req ActivateRequest) error {
 	if req.InitBonus < 0 || req.InitBalance < 0 {
 		return wxerr.Invalid("init_bonus", "init_bonus and init_balance 0 or more")
 	}
-	return c.call(ctx, "POST", "/card/membercard/activate", req, false, nil)
+	return c.post(ctx, "/card/membercard/activate", req, false, nil)
 }
 
 // FormFieldID is a common field of the activation form (common_field_id_list).
@@ -244,7 +244,7 @@ func (c *Client) SetActivateUserForm(ctx context.Context, form ActivateUserForm)
 	if err := form.Validate(); err != nil {
 		return err
 	}
-	return c.call(ctx, "POST", "/card/membercard/activateuserform/set", form, false, nil)
+	return c.post(ctx, "/card/membercard/activateuserform/set", form, false, nil)
 }
 
 // PluginAppID is the appid of WeChat's activate-form plugin, the mini program that
@@ -291,7 +291,7 @@ func (c *Client) ActivateURL(ctx context.Context, cardID, outerStr string) (*Act
 	var out struct {
 		URL string `json:"url"`
 	}
-	if err := c.call(ctx, "POST", "/card/membercard/activate/geturl", body, true, &out); err != nil {
+	if err := c.post(ctx, "/card/membercard/activate/geturl", body, true, &out); err != nil {
 		return nil, err
 	}
 	p, err := ParseActivateURL(out.URL)
@@ -382,7 +382,7 @@ func (c *Client) ActivateTempInfo(ctx context.Context, activateTicket string) (*
 	var out struct {
 		Info UserFormInfo `json:"info"`
 	}
-	if err := c.call(ctx, "POST", "/card/membercard/activatetempinfo/get", map[string]string{"activate_ticket": activateTicket}, true, &out); err != nil {
+	if err := c.post(ctx, "/card/membercard/activatetempinfo/get", map[string]string{"activate_ticket": activateTicket}, true, &out); err != nil {
 		return nil, err
 	}
 	return &out.Info, nil

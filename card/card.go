@@ -37,7 +37,7 @@ func (c *Client) Create(ctx context.Context, card *MemberCard) (string, error) {
 		CardID string `json:"card_id"`
 	}
 	body := createBody{Card: createCard{CardType: cardTypeMember, MemberCard: &m}}
-	if err := c.call(ctx, "POST", "/card/create", body, false, &out); err != nil {
+	if err := c.post(ctx, "/card/create", body, false, &out); err != nil {
 		return "", err
 	}
 	if out.CardID == "" {
@@ -60,7 +60,7 @@ func (c *Client) Get(ctx context.Context, cardID string) (*MemberCard, error) {
 			MemberCard *MemberCard `json:"member_card"`
 		} `json:"card"`
 	}
-	if err := c.call(ctx, "POST", "/card/get", map[string]string{"card_id": cardID}, true, &out); err != nil {
+	if err := c.post(ctx, "/card/get", map[string]string{"card_id": cardID}, true, &out); err != nil {
 		return nil, err
 	}
 	if out.Card.CardType != cardTypeMember || out.Card.MemberCard == nil {
@@ -171,7 +171,7 @@ func (c *Client) Update(ctx context.Context, cardID string, update *MemberCardUp
 	var out struct {
 		SendCheck bool `json:"send_check"`
 	}
-	if err := c.call(ctx, "POST", "/card/update", body, false, &out); err != nil {
+	if err := c.post(ctx, "/card/update", body, false, &out); err != nil {
 		return false, err
 	}
 	return out.SendCheck, nil

@@ -67,12 +67,17 @@ func (c *Client) InvalidateAPITicket(ctx context.Context, stale string) error {
 	return c.ticket.Invalidate(ctx, stale)
 }
 
-// call sends one request with the account's access token.
-func (c *Client) call(ctx context.Context, method, path string, body any, idempotent bool, out any) error {
+// post sends one JSON request with the account's access token.
+func (c *Client) post(ctx context.Context, path string, body any, idempotent bool, out any) error {
+	return c.call(ctx, &wxhttp.Request{Method: "POST", Path: path, Body: body, Idempotent: idempotent}, out)
+}
+
+// call sends req with the account's access token.
+func (c *Client) call(ctx context.Context, req *wxhttp.Request, out any) error {
 	if c.a == nil {
 		return errNoAuthorizer
 	}
-	if err := c.a.Call(ctx, &wxhttp.Request{Method: method, Path: path, Body: body, Idempotent: idempotent}, out); err != nil {
+	if err := c.a.Call(ctx, req, out); err != nil {
 		return fmt.Errorf("card: %w", err)
 	}
 	return nil

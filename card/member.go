@@ -12,6 +12,7 @@ type UserCardStatus string
 // Card states.
 const (
 	StatusNormal      UserCardStatus = "NORMAL"
+	StatusConsumed    UserCardStatus = "CONSUMED"
 	StatusExpire      UserCardStatus = "EXPIRE"
 	StatusGifting     UserCardStatus = "GIFTING"
 	StatusGiftSucc    UserCardStatus = "GIFT_SUCC"
@@ -45,7 +46,7 @@ func (c *Client) MemberInfo(ctx context.Context, cardID, code string) (*MemberIn
 		return nil, wxerr.Invalid("code", "required")
 	}
 	var out MemberInfo
-	if err := c.call(ctx, "POST", "/card/membercard/userinfo/get", map[string]string{"card_id": cardID, "code": code}, true, &out); err != nil {
+	if err := c.post(ctx, "/card/membercard/userinfo/get", map[string]string{"card_id": cardID, "code": code}, true, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -111,7 +112,7 @@ func (c *Client) UpdateMember(ctx context.Context, req UpdateMemberRequest) (*Up
 		return nil, wxerr.Invalid("updateuser", "at least one of bonus, add_bonus, balance, add_balance, custom_field_value1..3")
 	}
 	var out UpdateMemberResult
-	if err := c.call(ctx, "POST", "/card/membercard/updateuser", req, false, &out); err != nil {
+	if err := c.post(ctx, "/card/membercard/updateuser", req, false, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -108,12 +108,16 @@ const (
 	CodeWebviewNotAllowed    Code = 89021
 
 	// Cards.
-	CodeInvalidSerialCode  Code = 40056
+	CodeImageTooLarge      Code = 40009 // media/uploadimg: the image is over 1 MB
+	CodeInvalidSerialCode  Code = 40056 // unknown card code, or a code of another card
 	CodeInvalidCardID      Code = 40073
 	CodeInvalidEncryptCode Code = 40075
-	CodeCodeConsumed       Code = 40099
+	CodeCardNotApproved    Code = 40078 // the card has not passed review: it cannot be issued yet
+	CodeInvalidCardTime    Code = 40079 // validity (date_info) invalid, or the code is out of it
+	CodeCodeConsumed       Code = 40099 // the code was already consumed
 	CodeInvalidQuantity    Code = 40122
-	CodeUserCardStatus     Code = 40127
+	CodeUserCardStatus     Code = 40127 // the card or code is deleted, expired or unavailable
+	CodeCardIDMissing      Code = 41011 // card_id is required (custom-code cards)
 )
 
 // hints says what the operator must do for the codes where WeChat's errmsg does not.
@@ -134,6 +138,11 @@ var hints = map[Code]string{
 	CodeNoAuditVersion:           "no approved version to release; submit for audit and wait for approval",
 	CodeNotReleasable:            "the audit state does not allow a release; wait for approval",
 	CodeOpenAccountNotBound:      "the account is not bound to any open platform account",
+	CodeCodeConsumed:             "the card code was already consumed; do not redeem it again (card.Client.Consume reports it as AlreadyConsumed)",
+	CodeUserCardStatus:           "the card or code is deleted, expired or unavailable; read its state with card code/get",
+	CodeCardNotApproved:          "the card has not passed WeChat's review yet; wait for the card_pass_check push",
+	CodeImageTooLarge:            "the image is over 1 MB; shrink it before uploading",
+	CodeCardIDMissing:            "send card_id with the code (required for custom-code cards)",
 }
 
 // Hint returns what the operator should do about code, or "" when there is nothing specific to say.
