@@ -21,6 +21,18 @@ type MessageHandlerConfig struct {
 	OnNicknameAudit func(context.Context, *NicknameAuditEvent) error
 	OnCategoryAudit func(context.Context, *CategoryAuditEvent) error
 	OnPrivacyApply  func(context.Context, *PrivacyApplyEvent) error
+
+	// Card pushes (official accounts that own cards; see the card package and events_card.go).
+	// OnCardCheck receives card_pass_check and card_not_pass_check.
+	OnCardCheck                func(context.Context, *CardCheckEvent) error
+	OnUserGetCard              func(context.Context, *UserGetCardEvent) error
+	OnUserDelCard              func(context.Context, *UserDelCardEvent) error
+	OnUserConsumeCard          func(context.Context, *UserConsumeCardEvent) error
+	OnSubmitMemberCardUserInfo func(context.Context, *SubmitMemberCardUserInfoEvent) error
+	OnUpdateMemberCard         func(context.Context, *UpdateMemberCardEvent) error
+	OnUserViewCard             func(context.Context, *UserViewCardEvent) error
+	OnUserEnterSessionFromCard func(context.Context, *UserEnterSessionFromCardEvent) error
+
 	// OnMessage receives every other message and event.
 	OnMessage func(context.Context, *Message) error
 
@@ -39,8 +51,8 @@ type MessageHandlerConfig struct {
 
 // MessageHandler is the http.Handler for the authorizers' message and event URL (configured on the
 // platform with a $APPID$ segment). It checks and decrypts pushes like Handler (same status codes),
-// dispatches the mini-program audit events to typed callbacks and everything else to OnMessage, and
-// answers "success". It sends no passive replies.
+// dispatches the mini-program audit events and the card events to typed callbacks and everything else
+// to OnMessage, and answers "success". It sends no passive replies.
 type MessageHandler struct {
 	rcv receiver
 	cfg MessageHandlerConfig
@@ -92,6 +104,9 @@ func (h *MessageHandler) dispatch(ctx context.Context, appID string, plain []byt
 			return call(ctx, h.cfg.OnAuditDelay, &AuditDelayEvent{Message: m, DelayTime: unixTime(x.DelayTime), Reason: x.Reason})
 		case EventNicknameAudit, EventCategoryAudit, EventPrivacyApply:
 			return h.dispatchCompliance(ctx, m)
+		case EventCardPassCheck, EventCardNotPassCheck, EventUserGetCard, EventUserDelCard, EventUserConsumeCard,
+			EventSubmitMemberCardUserInfo, EventUpdateMemberCard, EventUserViewCard, EventUserEnterSessionFromCard:
+			return h.dispatchCard(ctx, m)
 		}
 	}
 	return call(ctx, h.cfg.OnMessage, &m)
