@@ -26,9 +26,20 @@ const (
 	pathCardActivateTemp  = "/card/membercard/activatetempinfo/get"
 	pathCardUserInfo      = "/card/membercard/userinfo/get"
 	pathCardUpdateUser    = "/card/membercard/updateuser"
+	pathCardCodeGet       = "/card/code/get"
+	pathCardCodeConsume   = "/card/code/consume"
+	pathCardBatchGet      = "/card/batchget"
+	pathCardDelete        = "/card/delete"
+	pathCardQRCode        = "/card/qrcode/create"
+	pathCardLandingPage   = "/card/landingpage/create"
+	pathCardPayCell       = "/card/paycell/set"
+	pathCardModifyStock   = "/card/modifystock"
+	pathCardUploadImage   = "/cgi-bin/media/uploadimg"
 	cardTicketTTL         = 7200 * time.Second
 	activateTicketTTL     = 30 * time.Minute // how long an activate_ticket can be read (emulator choice)
 	cardStatusVerifyOK    = "CARD_STATUS_VERIFY_OK"
+	cardStatusVerifyFail  = "CARD_STATUS_VERIFY_FAIL"
+	cardStatusDelete      = "CARD_STATUS_DELETE"
 	cardTypeMember        = "MEMBER_CARD"
 	activatePluginBaseURL = "https://mp.weixin.qq.com/bizmall/activatemembercard"
 )
@@ -52,6 +63,15 @@ func (s *Server) registerCard() {
 	s.route(http.MethodPost, pathCardActivateTemp, authAuthorizer, officialOnly(s.cardActivateTemp))
 	s.route(http.MethodPost, pathCardUserInfo, authAuthorizer, officialOnly(s.cardUserInfo))
 	s.route(http.MethodPost, pathCardUpdateUser, authAuthorizer, officialOnly(s.cardUpdateUser))
+	s.route(http.MethodPost, pathCardCodeGet, authAuthorizer, officialOnly(s.cardCodeGet))
+	s.route(http.MethodPost, pathCardCodeConsume, authAuthorizer, officialOnly(s.cardCodeConsume))
+	s.route(http.MethodPost, pathCardBatchGet, authAuthorizer, officialOnly(s.cardBatchGet))
+	s.route(http.MethodPost, pathCardDelete, authAuthorizer, officialOnly(s.cardDelete))
+	s.route(http.MethodPost, pathCardQRCode, authAuthorizer, officialOnly(s.cardQRCode))
+	s.route(http.MethodPost, pathCardLandingPage, authAuthorizer, officialOnly(s.cardLandingPage))
+	s.route(http.MethodPost, pathCardPayCell, authAuthorizer, officialOnly(s.cardPayCell))
+	s.route(http.MethodPost, pathCardModifyStock, authAuthorizer, officialOnly(s.cardModifyStock))
+	s.route(http.MethodPost, pathCardUploadImage, authAuthorizer, officialOnly(s.cardUploadImage))
 }
 
 // officialOnly wraps a card handler: card APIs are official-account APIs, a mini program's token is
@@ -72,6 +92,9 @@ type cardState struct {
 	codes       map[string]*cardCode    // code → the card a user holds
 	encrypted   map[string]string       // encrypt_code → code
 	activations map[string]*activation  // activate_ticket → submitted form
+	byOwner     map[string][]string     // owner appid → its card ids, in creation order (batchget)
+	qrcodes     map[string]*cardQRCode  // ticket → QR code
+	pages       int64                   // landing pages created (the last page_id)
 }
 
 type cardTicket struct {
@@ -86,11 +109,27 @@ type emuCard struct {
 	form          json.RawMessage // activateuserform/set body, nil before
 	encryptCardID string          // base64, '=' padded
 	biz           string          // base64 of the owner's account id, '=' padded
+	payCell       bool            // paycell/set is_open
 }
+
+// status is the card's CARD_STATUS_*, kept in base_info.status as card/get answers it.
+func (c *emuCard) status() string {
+	s, _ := c.baseInfo()["status"].(string)
+	return s
+}
+
+func (c *emuCard) setStatus(status string) { c.baseInfo()["status"] = status }
+
+// baseInfo returns the card's base_info.
+func (c *emuCard) baseInfo() map[string]any { return c.memberCard["base_info"].(map[string]any) }
 
 // cardCode is a card in a user's card bag.
 type cardCode struct {
 	code, cardID, openID string
+	status               string    // codeNormal, codeConsumed, codeDeleted (codeExpired is computed)
+	takenAt              time.Time // when the user took the card (validity of DATE_TYPE_FIX_TERM)
+	outerStr             string    // channel tag the card was taken with
+	expired              bool      // ExpireCode: expired whatever its date_info says
 	membershipNumber     string
 	active               bool
 	bonus, balance       int64
@@ -117,7 +156,8 @@ type formValue struct {
 func (s *Server) cards() *cardState { // call with s.mu held
 	return groupState(s, func() *cardState {
 		return &cardState{tickets: map[string][]cardTicket{}, cards: map[string]*emuCard{},
-			codes: map[string]*cardCode{}, encrypted: map[string]string{}, activations: map[string]*activation{}}
+			codes: map[string]*cardCode{}, encrypted: map[string]string{}, activations: map[string]*activation{},
+			byOwner: map[string][]string{}, qrcodes: map[string]*cardQRCode{}}
 	})
 }
 
@@ -343,6 +383,7 @@ func (s *Server) cardCreate(c *call) (any, error) {
 	st.cards[id] = &emuCard{id: id, owner: c.authorizerAppID, memberCard: raw,
 		encryptCardID: base64.StdEncoding.EncodeToString(randBytes(16)),
 		biz:           base64.StdEncoding.EncodeToString([]byte(randDigits(10)))}
+	st.byOwner[c.authorizerAppID] = append(st.byOwner[c.authorizerAppID], id)
 	return struct {
 		okBody
 		CardID string `json:"card_id"`
@@ -360,6 +401,16 @@ func (s *Server) ownCard(c *call, id string) (*emuCard, error) {
 		return nil, apiErr(wxerr.CodeInvalidCardID, "")
 	}
 	return card, nil
+}
+
+// liveCard is ownCard for the calls that change a card or issue it: a deleted card is refused with
+// 40127. Call with s.mu held.
+func (s *Server) liveCard(c *call, id string) (*emuCard, error) {
+	card, err := s.ownCard(c, id)
+	if err == nil && card.status() == cardStatusDelete {
+		return nil, apiErr(wxerr.CodeUserCardStatus, "card deleted")
+	}
+	return card, err
 }
 
 // cardGet: POST /card/get.
@@ -395,7 +446,7 @@ func (s *Server) cardUpdate(c *call) (any, error) {
 	if err := c.bind(&req); err != nil {
 		return nil, err
 	}
-	card, err := s.ownCard(c, req.CardID)
+	card, err := s.liveCard(c, req.CardID)
 	if err != nil {
 		return nil, err
 	}

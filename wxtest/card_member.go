@@ -4,11 +4,13 @@ package wxtest
 // (API digest sections 7.5 and 7.6).
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 )
 
 // cardActivate: POST /card/membercard/activate.
@@ -32,7 +34,7 @@ func (s *Server) cardActivate(c *call) (any, error) {
 		return nil, missing("membership_number")
 	}
 	if req.CardID != "" {
-		if _, err := s.ownCard(c, req.CardID); err != nil {
+		if _, err := s.liveCard(c, req.CardID); err != nil {
 			return nil, err
 		}
 	}
@@ -73,7 +75,7 @@ func (s *Server) cardActivateForm(c *call) (any, error) {
 	if err := c.bind(&req); err != nil {
 		return nil, err
 	}
-	card, err := s.ownCard(c, req.CardID)
+	card, err := s.liveCard(c, req.CardID)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +111,7 @@ func (s *Server) cardActivateURL(c *call) (any, error) {
 	if err := c.bind(&req); err != nil {
 		return nil, err
 	}
-	card, err := s.ownCard(c, req.CardID)
+	card, err := s.liveCard(c, req.CardID)
 	if err != nil {
 		return nil, err
 	}
@@ -152,19 +154,7 @@ func (s *Server) SubmitActivateForm(cardID, encryptCode string, fields map[strin
 		}
 	}
 	a := &activation{cardID: cardID, code: code, openID: st.codes[code].openID, expires: now.Add(activateTicketTTL)}
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		v := formValue{Name: name, Value: fields[name]}
-		if cardFormFields[name] {
-			a.common = append(a.common, v)
-		} else {
-			a.custom = append(a.custom, v)
-		}
-	}
+	a.common, a.custom = splitFormValues(fields)
 	activateTicket = randAlnum(24) + "/" + randAlnum(19) + "="
 	st.activations[activateTicket] = a
 	cc := st.codes[code]
@@ -244,7 +234,8 @@ func (s *Server) cardUserInfo(c *call) (any, error) {
 }
 
 // cardUpdateUser: POST /card/membercard/updateuser. bonus/balance set a value, add_bonus/add_balance
-// add to it; a result below 0 is refused.
+// add to it; a result below 0 is refused. A change of bonus or balance is pushed (update_member_card
+// with the deltas ModifyBonus and ModifyBalance) when a message URL is configured.
 func (s *Server) cardUpdateUser(c *call) (any, error) {
 	var req struct {
 		Code              string  `json:"code"`
@@ -260,7 +251,7 @@ func (s *Server) cardUpdateUser(c *call) (any, error) {
 	if err := c.bind(&req); err != nil {
 		return nil, err
 	}
-	if _, err := s.ownCard(c, req.CardID); err != nil {
+	if _, err := s.liveCard(c, req.CardID); err != nil {
 		return nil, err
 	}
 	cc, err := s.ownCode(c, req.Code, req.CardID)
@@ -279,6 +270,12 @@ func (s *Server) cardUpdateUser(c *call) (any, error) {
 	if bonus < 0 || balance < 0 {
 		return nil, invalidArg("bonus", "the result would be negative")
 	}
+	if bonus != cc.bonus || balance != cc.balance {
+		s.pushCardEventLater(c, cardPush{c.authorizerAppID, s.cardEvent(c.authorizerAppID, cc.openID, c.now, "update_member_card",
+			xmlField{"CardId", cc.cardID, false}, xmlField{"UserCardCode", cc.code, false},
+			xmlField{"ModifyBonus", strconv.FormatInt(bonus-cc.bonus, 10), true},
+			xmlField{"ModifyBalance", strconv.FormatInt(balance-cc.balance, 10), true})})
+	}
 	cc.bonus, cc.balance = bonus, balance
 	for i, v := range []*string{req.CustomFieldValue1, req.CustomFieldValue2, req.CustomFieldValue3} {
 		if v != nil {
@@ -291,4 +288,75 @@ func (s *Server) cardUpdateUser(c *call) (any, error) {
 		ResultBalance int64  `json:"result_balance"`
 		OpenID        string `json:"openid"`
 	}{okBody{Errmsg: "ok"}, bonus, balance, cc.openID}, nil
+}
+
+// ActivateCard plays a member completing one-click activation (wx_activate) of the card with code:
+// fields maps common field ids (USER_FORM_INFO_FLAG_MOBILE...) and custom field names to values, and
+// every field of the card's required_form must be there. The card becomes active (its membership
+// number is the code, as WeChat's one-click activation does) and submit_membercard_user_info is
+// pushed; membercard/userinfo/get then answers the values.
+func (s *Server) ActivateCard(ctx context.Context, code string, fields map[string]string) error {
+	now := s.Now()
+	s.mu.Lock()
+	cc, err := s.userCode(code)
+	var card *emuCard
+	if err == nil {
+		card = s.cards().cards[cc.cardID]
+		err = checkActivation(card, cc, fields)
+	}
+	if err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("wxtest: ActivateCard: %w", err)
+	}
+	cc.commonFields, cc.customFields = splitFormValues(fields)
+	cc.active, cc.membershipNumber = true, cc.code
+	msg := s.cardEvent(card.owner, cc.openID, now, "submit_membercard_user_info",
+		xmlField{"CardId", cc.cardID, false}, xmlField{"UserCardCode", cc.code, false})
+	s.mu.Unlock()
+	return s.PushAuthorizerEvent(ctx, card.owner, msg)
+}
+
+// checkActivation checks a one-click activation of cc: a wx_activate card with a form, a code that
+// is not active yet, and the required fields filled in.
+func checkActivation(card *emuCard, cc *cardCode, fields map[string]string) error {
+	if on, _ := card.memberCard["wx_activate"].(bool); !on {
+		return errors.New("the card was not created with wx_activate")
+	}
+	if card.form == nil {
+		return errors.New("the card has no activation form (activateuserform/set)")
+	}
+	if cc.active {
+		return errors.New("the card is already active")
+	}
+	if cc.status != codeNormal {
+		return fmt.Errorf("the code is %s", cc.status)
+	}
+	var form emuForm
+	_ = json.Unmarshal(card.form, &form) // checked when it was set
+	if r := form.RequiredForm; r != nil {
+		for _, name := range append(append([]string(nil), r.CommonFieldIDList...), r.CustomFieldList...) {
+			if fields[name] == "" {
+				return fmt.Errorf("required field %s is empty", name)
+			}
+		}
+	}
+	return nil
+}
+
+// splitFormValues sorts form answers into common fields and custom fields, by name.
+func splitFormValues(fields map[string]string) (common, custom []formValue) {
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v := formValue{Name: name, Value: fields[name]}
+		if cardFormFields[name] {
+			common = append(common, v)
+		} else {
+			custom = append(custom, v)
+		}
+	}
+	return common, custom
 }

@@ -12,9 +12,14 @@
 // Pushes (PushVerifyTicket, Authorize, UpdateAuthorization, Unauthorize, PushAuthorizerEvent) are
 // encrypted and signed POSTs exactly as WeChat sends them, to the URLs of the ComponentApp; a push
 // fails unless the handler answers HTTP 200 "success" (and with NewTestServer, the test fails too).
+// Card users are played by TakeCard, ViewCard, EnterSessionFromCard, ActivateCard, ConsumeCard and
+// DeleteCard, and card reviewers by ReviewCard, each pushing its card event to the owner's message
+// URL; code/consume and membercard/updateuser push user_consume_card and update_member_card when a
+// message URL is configured.
 //
 // InjectFault makes the next calls of a path fail with an errcode, an HTTP status, a delay or a
-// dropped connection; Calls counts the calls of each path.
+// dropped connection, before the call is handled or (Fault.AfterHandler) after it acted; Calls
+// counts the calls of each path.
 //
 // wxtest imports only the standard library and this module's crypto and wxerr packages: it is an
 // independent implementation of WeChat, not a mirror of the SDK.

@@ -279,6 +279,9 @@ type Fault struct {
 	Delay time.Duration
 	// Drop closes the connection without answering (after Delay).
 	Drop bool
+	// AfterHandler applies the fault once the call has been handled, its effects kept (state
+	// changed, pushes sent): with Drop, WeChat acted but its answer is lost.
+	AfterHandler bool
 }
 
 // InjectFault makes the next f.Times calls of path (e.g. "/cgi-bin/component/api_component_token")
@@ -335,10 +338,12 @@ const maxBody = 16 << 20
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
-	if f, hit := s.nextFault(path); hit {
+	f, hit := s.nextFault(path)
+	if hit && !f.AfterHandler {
 		if !s.applyFault(w, r, f) {
 			return
 		}
+		hit = false
 	}
 	methods := s.routes[path]
 	if methods == nil {
@@ -364,8 +369,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &call{s: s, r: r, now: s.Now(), body: body}
 	v, err := s.run(rt, c)
-	for _, f := range c.afters {
-		f()
+	for _, after := range c.afters {
+		after()
+	}
+	if hit && !s.applyFault(w, r, f) {
+		return
 	}
 	if err != nil {
 		writeErr(w, err)
