@@ -2,6 +2,7 @@ package card_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"sync"
@@ -24,6 +25,26 @@ type emu struct {
 	t *testing.T
 	s *wxtest.Server
 	p *wxopen.Platform
+
+	mu     sync.Mutex
+	pushes []any // card events received by the MessageHandler, in order
+}
+
+// record is a MessageHandler callback that keeps the event.
+func record[E any](e *emu) func(context.Context, *E) error {
+	return func(_ context.Context, ev *E) error {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.pushes = append(e.pushes, ev)
+		return nil
+	}
+}
+
+// received returns the card events received so far.
+func (e *emu) received() []any {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]any(nil), e.pushes...)
 }
 
 func newEmu(t *testing.T) *emu {
@@ -34,14 +55,26 @@ func newEmu(t *testing.T) *emu {
 	p, err := wxopen.New(wxopen.Config{ComponentAppID: app.AppID, AppSecret: app.AppSecret, Token: app.Token,
 		EncodingAESKey: app.EncodingAESKey}, wxopen.WithBaseURL(s.URL))
 	require.NoError(t, err)
+	e := &emu{t: t, s: s, p: p}
 	h, err := p.Handler(component.HandlerConfig{Now: s.Now})
 	require.NoError(t, err)
-	events := httptest.NewServer(h)
+	mh, err := p.MessageHandler(component.MessageHandlerConfig{Now: s.Now,
+		OnCardCheck: record[component.CardCheckEvent](e), OnUserGetCard: record[component.UserGetCardEvent](e),
+		OnUserDelCard: record[component.UserDelCardEvent](e), OnUserConsumeCard: record[component.UserConsumeCardEvent](e),
+		OnSubmitMemberCardUserInfo: record[component.SubmitMemberCardUserInfoEvent](e),
+		OnUpdateMemberCard:         record[component.UpdateMemberCardEvent](e),
+		OnUserViewCard:             record[component.UserViewCardEvent](e),
+		OnUserEnterSessionFromCard: record[component.UserEnterSessionFromCardEvent](e)})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.Handle("/msg/{appid}", mh)
+	events := httptest.NewServer(mux)
 	t.Cleanup(events.Close)
 	s.SetEventURLs(events.URL, events.URL+"/msg/$APPID$")
 	_, err = s.PushVerifyTicket(ctx) // stored by the handler
 	require.NoError(t, err)
-	return &emu{t: t, s: s, p: p}
+	return e
 }
 
 // addOfficialAccount registers an official account that authorises the platform; the handler

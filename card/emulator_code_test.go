@@ -1,0 +1,282 @@
+package card_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wxopen-go/wxopen/authorizer"
+	"github.com/wxopen-go/wxopen/card"
+	"github.com/wxopen-go/wxopen/component"
+	"github.com/wxopen-go/wxopen/wxerr"
+	"github.com/wxopen-go/wxopen/wxtest"
+)
+
+// createWithUploadedLogo uploads a logo to the emulator and creates a card with it.
+func (e *emu) createWithUploadedLogo(edit func(mc *card.MemberCard)) string {
+	e.t.Helper()
+	ctx := context.Background()
+	c := e.card(emuOA)
+	logo, err := c.UploadImage(ctx, "logo.png", pngImage(4096))
+	require.NoError(e.t, err)
+	require.Regexp(e.t, `^http://mmbiz\.qpic\.cn/mmbiz_png/`, logo)
+	mc := validCard()
+	mc.BaseInfo.LogoURL = logo
+	mc.BaseInfo.Sku.Quantity = 100
+	if edit != nil {
+		edit(mc)
+	}
+	id, err := c.Create(ctx, mc)
+	require.NoError(e.t, err)
+	got, err := c.Get(ctx, id)
+	require.NoError(e.t, err)
+	require.Equal(e.t, logo, got.BaseInfo.LogoURL)
+	return id
+}
+
+func TestEmulatorConsumeOnceThenRefused(t *testing.T) {
+	e := newEmu(t)
+	e.addOfficialAccount(emuOA)
+	c := e.card(emuOA)
+	ctx := context.Background()
+	cardID := e.createWithUploadedLogo(nil)
+	taken, err := e.s.TakeCard(ctx, cardID, "oUSER", "table-3")
+	require.NoError(t, err)
+
+	info, err := c.GetCode(ctx, card.CodeRequest{Code: taken.Code, CheckConsume: true})
+	require.NoError(t, err)
+	assert.Equal(t, card.StatusNormal, info.Status)
+	assert.True(t, info.CanConsume)
+	assert.Equal(t, "oUSER", info.OpenID)
+	assert.Equal(t, cardID, info.CardID)
+	assert.Equal(t, "table-3", info.OuterStr)
+	assert.Equal(t, e.s.Now().Unix(), info.BeginTime.Unix())
+
+	res, err := c.Consume(ctx, card.ConsumeRequest{Code: taken.Code})
+	require.NoError(t, err)
+	assert.Equal(t, card.Consumed, res.Outcome)
+	assert.Equal(t, 1, e.s.Calls("/card/code/consume"))
+
+	res, err = c.Consume(ctx, card.ConsumeRequest{Code: taken.Code})
+	require.ErrorIs(t, err, card.ErrAlreadyConsumed)
+	assert.Equal(t, card.AlreadyConsumed, res.Outcome)
+	assert.Equal(t, 1, e.s.Calls("/card/code/consume"), "a consumed code is not sent again")
+
+	// WeChat itself refuses a second consume with 40099, and code/get with check_consume too.
+	_, err = c.GetCode(ctx, card.CodeRequest{Code: taken.Code, CheckConsume: true})
+	assert.Equal(t, wxerr.CodeCodeConsumed, wxerr.CodeOf(err))
+	err = e.p.Authorizer(emuOA).Do(ctx, authorizer.Request{Method: "POST", Path: "/card/code/consume",
+		Body: map[string]string{"code": taken.Code}}, nil)
+	assert.Equal(t, wxerr.CodeCodeConsumed, wxerr.CodeOf(err))
+}
+
+// TestEmulatorConsumeAnswerLost: the emulator consumes the code, then drops the connection. The
+// caller is told the truth (consumed by this call), and the emulator saw exactly one consume.
+func TestEmulatorConsumeAnswerLost(t *testing.T) {
+	e := newEmu(t)
+	e.addOfficialAccount(emuOA)
+	c := e.card(emuOA)
+	ctx := context.Background()
+	cardID := e.createWithUploadedLogo(nil)
+	taken, err := e.s.TakeCard(ctx, cardID, "oUSER", "")
+	require.NoError(t, err)
+	e.s.ResetCalls()
+
+	e.s.InjectFault("/card/code/consume", wxtest.Fault{Drop: true, AfterHandler: true})
+	res, err := c.Consume(ctx, card.ConsumeRequest{Code: taken.Code, CardID: cardID})
+	require.NoError(t, err)
+	assert.Equal(t, card.Consumed, res.Outcome)
+	assert.True(t, res.Settled, "settled by reading the code")
+	assert.Equal(t, card.StatusConsumed, res.Status)
+	assert.Equal(t, 1, e.s.Calls("/card/code/consume"), "exactly one consume at the emulator")
+	assert.Equal(t, 2, e.s.Calls("/card/code/get"), "one read before, one to settle")
+
+	// The push of the consume reached the platform before the connection dropped.
+	var consumed []*component.UserConsumeCardEvent
+	for _, ev := range e.received() {
+		if c, ok := ev.(*component.UserConsumeCardEvent); ok {
+			consumed = append(consumed, c)
+		}
+	}
+	require.Len(t, consumed, 1)
+	assert.Equal(t, "FROM_API", consumed[0].ConsumeSource)
+	assert.Equal(t, taken.Code, consumed[0].UserCardCode)
+}
+
+// TestEmulatorConsumeDroppedBeforeHandling: the connection drops before the emulator acts; the code
+// is read as still normal, the caller is told it was not consumed, and a new Consume succeeds.
+func TestEmulatorConsumeDroppedBeforeHandling(t *testing.T) {
+	e := newEmu(t)
+	e.addOfficialAccount(emuOA)
+	c := e.card(emuOA)
+	ctx := context.Background()
+	cardID := e.createWithUploadedLogo(nil)
+	taken, err := e.s.TakeCard(ctx, cardID, "oUSER", "")
+	require.NoError(t, err)
+
+	e.s.InjectFault("/card/code/consume", wxtest.Fault{Drop: true})
+	res, err := c.Consume(ctx, card.ConsumeRequest{Code: taken.Code})
+	require.Error(t, err)
+	assert.Equal(t, card.NotConsumed, res.Outcome)
+	assert.True(t, res.Settled)
+	assert.Equal(t, card.StatusNormal, res.Status)
+	res, err = c.Consume(ctx, card.ConsumeRequest{Code: taken.Code})
+	require.NoError(t, err)
+	assert.Equal(t, card.Consumed, res.Outcome)
+	assert.False(t, res.Settled)
+	assert.Equal(t, 2, e.s.Calls("/card/code/consume"))
+}
+
+func TestEmulatorCodeStates(t *testing.T) {
+	e := newEmu(t)
+	e.addOfficialAccount(emuOA)
+	c := e.card(emuOA)
+	ctx := context.Background()
+	cardID := e.createWithUploadedLogo(nil)
+	take := func() string {
+		taken, err := e.s.TakeCard(ctx, cardID, "oUSER", "")
+		require.NoError(t, err)
+		return taken.Code
+	}
+	expired, deleted, gone := take(), take(), take()
+	require.NoError(t, e.s.ExpireCode(expired))
+	require.NoError(t, e.s.DeleteCard(ctx, deleted))
+
+	for _, tc := range []struct {
+		code   string
+		status card.UserCardStatus
+		errc   wxerr.Code
+	}{
+		{expired, card.StatusExpire, wxerr.CodeUserCardStatus},
+		{deleted, card.StatusDelete, wxerr.CodeUserCardStatus},
+	} {
+		info, err := c.GetCode(ctx, card.CodeRequest{Code: tc.code})
+		require.NoError(t, err)
+		assert.Equal(t, tc.status, info.Status)
+		assert.False(t, info.CanConsume)
+		_, err = c.GetCode(ctx, card.CodeRequest{Code: tc.code, CheckConsume: true})
+		assert.Equal(t, tc.errc, wxerr.CodeOf(err))
+		res, err := c.Consume(ctx, card.ConsumeRequest{Code: tc.code})
+		require.ErrorIs(t, err, card.ErrNotConsumable)
+		assert.Equal(t, card.NotConsumed, res.Outcome)
+	}
+	assert.Zero(t, e.s.Calls("/card/code/consume"))
+
+	// Deleting the card makes its codes unavailable and refuses further changes.
+	require.NoError(t, c.Delete(ctx, cardID))
+	info, err := c.GetCode(ctx, card.CodeRequest{Code: gone})
+	require.NoError(t, err)
+	assert.Equal(t, card.StatusUnavailable, info.Status)
+	assert.Equal(t, wxerr.CodeUserCardStatus, wxerr.CodeOf(c.Delete(ctx, cardID)))
+	assert.Equal(t, wxerr.CodeUserCardStatus, wxerr.CodeOf(c.ModifyStock(ctx, cardID, 1)))
+	got, err := c.Get(ctx, cardID)
+	require.NoError(t, err)
+	assert.Equal(t, string(card.StateDelete), got.BaseInfo.Status)
+
+	_, err = c.GetCode(ctx, card.CodeRequest{Code: "999999999999"})
+	assert.Equal(t, wxerr.CodeInvalidSerialCode, wxerr.CodeOf(err))
+}
+
+func TestEmulatorCodeValidityFromDateInfo(t *testing.T) {
+	e := newEmu(t)
+	e.addOfficialAccount(emuOA)
+	c := e.card(emuOA)
+	ctx := context.Background()
+	cardID := e.createWithUploadedLogo(func(mc *card.MemberCard) {
+		mc.BaseInfo.DateInfo = card.DateInfo{Type: card.DateFixTerm, FixedBeginTerm: 1, FixedTerm: 30}
+	})
+	taken, err := e.s.TakeCard(ctx, cardID, "oUSER", "")
+	require.NoError(t, err)
+	info, err := c.GetCode(ctx, card.CodeRequest{Code: taken.Code})
+	require.NoError(t, err)
+	assert.Equal(t, e.s.Now().Add(24*time.Hour).Unix(), info.BeginTime.Unix())
+	assert.Equal(t, e.s.Now().Add(31*24*time.Hour).Unix(), info.EndTime.Unix())
+	assert.False(t, info.CanConsume, "not valid before fixed_begin_term")
+	_, err = c.GetCode(ctx, card.CodeRequest{Code: taken.Code, CheckConsume: true})
+	assert.Equal(t, wxerr.CodeInvalidCardTime, wxerr.CodeOf(err))
+}
+
+func TestEmulatorListPagesAndManage(t *testing.T) {
+	e := newEmu(t)
+	e.addOfficialAccount(emuOA)
+	c := e.card(emuOA)
+	ctx := context.Background()
+	var ids []string
+	for i := 0; i < 53; i++ {
+		mc := validCard()
+		mc.BaseInfo.Title = fmt.Sprintf("卡%d", i)
+		id, err := c.Create(ctx, mc)
+		require.NoError(t, err)
+		ids = append(ids, id)
+	}
+	e.s.ResetCalls()
+	var got []string
+	for id, err := range c.All(ctx) {
+		require.NoError(t, err)
+		got = append(got, id)
+	}
+	assert.Equal(t, ids, got)
+	assert.Equal(t, 2, e.s.Calls("/card/batchget"))
+
+	require.NoError(t, c.Delete(ctx, ids[0]))
+	page, err := c.List(ctx, card.ListRequest{Count: 5, StatusList: []card.State{card.StateDelete}})
+	require.NoError(t, err)
+	assert.Equal(t, &card.ListResult{CardIDs: []string{ids[0]}, TotalNum: 1}, page)
+	page, err = c.List(ctx, card.ListRequest{Offset: 50, Count: 50, StatusList: []card.State{card.StateVerifyOK}})
+	require.NoError(t, err)
+	assert.Equal(t, &card.ListResult{CardIDs: ids[51:], TotalNum: 52}, page)
+
+	// Another account sees none of them.
+	e.addOfficialAccount("wx5555666677778888")
+	page, err = e.card("wx5555666677778888").List(ctx, card.ListRequest{Count: 50})
+	require.NoError(t, err)
+	assert.Zero(t, page.TotalNum)
+	assert.Empty(t, page.CardIDs)
+}
+
+func TestEmulatorStockPayCellQRCodeLandingPage(t *testing.T) {
+	e := newEmu(t)
+	e.addOfficialAccount(emuOA)
+	c := e.card(emuOA)
+	ctx := context.Background()
+	cardID := e.createWithUploadedLogo(nil) // stock 100
+
+	require.NoError(t, c.ModifyStock(ctx, cardID, 20))
+	require.NoError(t, c.ModifyStock(ctx, cardID, -5))
+	got, err := c.Get(ctx, cardID)
+	require.NoError(t, err)
+	assert.EqualValues(t, 115, got.BaseInfo.Sku.Quantity)
+	assert.Equal(t, wxerr.CodeInvalidQuantity, wxerr.CodeOf(c.ModifyStock(ctx, cardID, -116)))
+
+	assert.Equal(t, wxerr.CodeInvalidParams, wxerr.CodeOf(c.SetPayCell(ctx, cardID, true)), "a card without stores")
+	require.NoError(t, c.SetPayCell(ctx, cardID, false))
+	withStores := e.createWithUploadedLogo(func(mc *card.MemberCard) { mc.BaseInfo.LocationIDList = []int64{4021} })
+	require.NoError(t, c.SetPayCell(ctx, withStores, true))
+
+	qr, err := c.CreateQRCode(ctx, card.QRCodeRequest{ExpireSeconds: 600, Card: &card.QRCard{CardID: cardID, OuterStr: "door"}})
+	require.NoError(t, err)
+	assert.Equal(t, 600, qr.ExpireSeconds)
+	assert.Regexp(t, `^https://mp\.weixin\.qq\.com/cgi-bin/showqrcode\?ticket=`, qr.ShowQRCodeURL)
+	_, err = c.CreateQRCode(ctx, card.QRCodeRequest{Cards: []card.QRCardItem{{CardID: cardID}, {CardID: "pNOPE"}}})
+	assert.Equal(t, wxerr.CodeInvalidCardID, wxerr.CodeOf(err))
+
+	banner, err := c.UploadImage(ctx, "banner.jpg", append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, make([]byte, 100)...))
+	require.NoError(t, err)
+	require.Regexp(t, `^http://mmbiz\.qpic\.cn/mmbiz_jpg/`, banner)
+	page, err := c.CreateLandingPage(ctx, card.LandingPage{Banner: banner, PageTitle: "会员", Scene: card.SceneMenu,
+		CardList: []card.LandingCard{{CardID: cardID, ThumbURL: banner}}})
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, page.PageID)
+	assert.Contains(t, page.URL, "page_id=1")
+
+	// A rejected card cannot be handed out.
+	require.NoError(t, e.s.ReviewCard(ctx, cardID, false, "logo unclear"))
+	_, err = c.CreateQRCode(ctx, card.QRCodeRequest{Card: &card.QRCard{CardID: cardID}})
+	assert.Equal(t, wxerr.CodeCardNotApproved, wxerr.CodeOf(err))
+	_, err = e.s.TakeCard(ctx, cardID, "oU", "")
+	assert.Error(t, err)
+}
