@@ -249,9 +249,10 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 }
 
 // CompareAndDelete implements tokenstore.Store atomically with a Lua script that compares the stored
-// token's value (not its encoding) with value.
+// token's value (not its encoding) with value. Like CompareAndSwap it runs in MULTI/EXEC, so that a
+// lost answer is an error rather than a resent delete that reports false.
 func (s *Store) CompareAndDelete(ctx context.Context, key, value string) (bool, error) {
-	n, err := s.casDelete.Run(ctx, s.client, []string{s.key(key)}, value).Int64()
+	n, err := s.runTx(ctx, s.casDelete, []string{s.key(key)}, []any{value})
 	if err != nil {
 		return false, fmt.Errorf("redisstore: compare-and-delete %s: %w", key, err)
 	}

@@ -13,23 +13,19 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	wxopen "github.com/wxopen-go/wxopen"
 	"github.com/wxopen-go/wxopen/authorizer"
 	"github.com/wxopen-go/wxopen/component"
+	"github.com/wxopen-go/wxopen/internal/faultproxy"
 	"github.com/wxopen-go/wxopen/tokenstore"
 	"github.com/wxopen-go/wxopen/tokenstore/sqlstore"
 	"github.com/wxopen-go/wxopen/wxerr"
@@ -347,10 +343,10 @@ func TestPlatformRotationFault(t *testing.T) {
 					if mode.midWrite {
 						go func() {
 							w.waitUpsertBlocked()
-							px.down()
+							px.Down()
 						}()
 					} else {
-						px.down()
+						px.Down()
 					}
 					cutErr = set()
 					return cutErr
@@ -384,7 +380,7 @@ func TestPlatformRotationFault(t *testing.T) {
 				// another. Cut in the middle, the server may have applied the write after the client
 				// was gone (the writer cannot know: an ambiguous outcome), and the table then holds
 				// the rotated token.
-				px.up()
+				px.Up()
 				got, err := creds.Get(c, w.key("refresh_token"))
 				require.NoError(t, err)
 				if mode.midWrite && got.Value == rotated {
@@ -421,14 +417,14 @@ func TestPlatformDatabaseDownAtRefresh(t *testing.T) {
 		db, px := w.openProxied()
 		p, rec := w.platform(w.sqlStore(db), tokenstore.NewMemoryStore())
 
-		px.down()
+		px.Down()
 		_, err := p.Component().AuthorizerToken(c, merchant)
 		require.Error(t, err)
 		assert.False(t, errors.Is(err, wxerr.ErrNotAuthorized), "an unreachable database reported as no authorisation: %v", err)
 		assert.Contains(t, err.Error(), "read refresh token")
 		assert.Equal(t, 0, w.emu.Calls(pathAuthorizerToken))
 
-		px.up()
+		px.Up()
 		tok, err := p.Component().AuthorizerToken(c, merchant)
 		require.NoError(t, err)
 		assert.True(t, w.emu.AuthorizerAccessTokenValid(merchant, tok.Value))
@@ -483,142 +479,9 @@ func (w *world) waitUpsertBlocked() {
 
 // openProxied returns a *sql.DB on the world's database through a TCP proxy the test can take down,
 // so that the database goes away for that pool alone (the server and every other pool stay up).
-func (w *world) openProxied() (*sql.DB, *proxy) {
+func (w *world) openProxied() (*sql.DB, *faultproxy.Proxy) {
 	w.t.Helper()
-	dsn := mustEnv(w.t, w.b.env)
-	var db *sql.DB
-	var px *proxy
-	switch w.b.dialect {
-	case sqlstore.MySQL:
-		cfg, err := mysql.ParseDSN(dsn)
-		require.NoError(w.t, err)
-		require.Equal(w.t, "tcp", cfg.Net, "the proxy needs a TCP DSN")
-		px = newProxy(w.t, cfg.Addr)
-		cfg.Addr = px.addr()
-		conn, err := mysql.NewConnector(cfg)
-		require.NoError(w.t, err)
-		db = sql.OpenDB(conn)
-	case sqlstore.Postgres:
-		cfg, err := pgx.ParseConfig(dsn)
-		require.NoError(w.t, err)
-		px = newProxy(w.t, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))))
-		host, port, err := net.SplitHostPort(px.addr())
-		require.NoError(w.t, err)
-		p, err := strconv.ParseUint(port, 10, 16)
-		require.NoError(w.t, err)
-		cfg.Host, cfg.Port, cfg.Fallbacks = host, uint16(p), nil
-		db = stdlib.OpenDB(*cfg)
-	}
-	w.t.Cleanup(func() { _ = db.Close() })
-	require.NoError(w.t, db.PingContext(ctx(w.t)))
-	return db, px
-}
-
-// proxy forwards loopback TCP connections to a database server. While down, it cuts every
-// connection it carries and closes new ones at once: to its clients the database is gone.
-type proxy struct {
-	t      *testing.T
-	ln     net.Listener
-	target string
-
-	mu     sync.Mutex
-	isDown bool
-	conns  map[net.Conn]struct{}
-	wg     sync.WaitGroup
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &proxy{t: t, ln: ln, target: target, conns: make(map[net.Conn]struct{})}
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		p.down()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-func (p *proxy) accept() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.isDown {
-			p.mu.Unlock()
-			_ = c.Close()
-			continue
-		}
-		p.conns[c] = struct{}{}
-		p.wg.Add(1)
-		p.mu.Unlock()
-		go p.forward(c)
-	}
-}
-
-func (p *proxy) forward(c net.Conn) {
-	defer p.wg.Done()
-	defer p.drop(c)
-	s, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-	if err != nil {
-		return
-	}
-	if !p.track(s) {
-		_ = s.Close()
-		return
-	}
-	defer p.drop(s)
-	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(s, c); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(c, s); done <- struct{}{} }()
-	<-done // either side ended: end both
-	p.drop(s)
-	p.drop(c)
-	<-done
-}
-
-// track registers a server-side connection, unless the proxy went down meanwhile.
-func (p *proxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.isDown {
-		return false
-	}
-	p.conns[c] = struct{}{}
-	return true
-}
-
-func (p *proxy) drop(c net.Conn) {
-	p.mu.Lock()
-	delete(p.conns, c)
-	p.mu.Unlock()
-	_ = c.Close()
-}
-
-// down cuts every connection and refuses new ones until up.
-func (p *proxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.isDown = true
-	for c := range p.conns {
-		_ = c.Close()
-		delete(p.conns, c)
-	}
-}
-
-// up lets connections through again.
-func (p *proxy) up() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.isDown = false
+	return faultproxy.OpenSQL(w.t, w.b.driver, mustEnv(w.t, w.b.env))
 }
 
 // hookStore is a tokenstore.Store that runs test code around Set and CompareAndSwap.
