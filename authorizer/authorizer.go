@@ -68,18 +68,50 @@ type Request struct {
 	Query url.Values
 	// Body is sent as JSON; nil sends none.
 	Body any
+	// File, when set, sends the request as multipart/form-data instead of JSON: the file, and its
+	// other form fields. It needs Method POST and no Body.
+	File *File
 	// Idempotent allows retries after network errors, 5xx and -1. Leave it false for writes.
 	Idempotent bool
 }
 
+// File is a file Do uploads as multipart/form-data, for endpoints that take one (media uploads).
+type File struct {
+	// Field is the form field that carries the file ("media", "buffer"...). Required.
+	Field string
+	// Name is the file name sent. Required.
+	Name string
+	// ContentType is the file's content type (default application/octet-stream).
+	ContentType string
+	// Data is the file's content.
+	Data []byte
+	// Fields are other form fields sent with the file ("description"...).
+	Fields map[string]string
+}
+
 // Do calls an endpoint with the authorizer's access token and decodes the JSON answer into out: the
-// escape hatch for endpoints wxopen does not type yet. It checks errcode, retries once on a token error
-// and redacts the token from errors like every typed call.
+// escape hatch for endpoints wxopen does not type yet, including those that take a file
+// (Request.File). It checks errcode, retries once on a token error and redacts the token from errors
+// like every typed call.
 func (c *Client) Do(ctx context.Context, r Request, out any) error {
 	if r.Method != "GET" && r.Method != "POST" {
 		return wxerr.Invalid("method", "GET or POST")
 	}
-	return c.Call(ctx, &wxhttp.Request{Method: r.Method, Path: r.Path, Query: r.Query, Body: r.Body, Idempotent: r.Idempotent}, out)
+	req := &wxhttp.Request{Method: r.Method, Path: r.Path, Query: r.Query, Body: r.Body, Idempotent: r.Idempotent}
+	if f := r.File; f != nil {
+		switch {
+		case r.Method != "POST":
+			return wxerr.Invalid("method", "POST to send a file")
+		case r.Body != nil:
+			return wxerr.Invalid("body", "a JSON body or a file, not both")
+		case f.Field == "":
+			return wxerr.Invalid("file.field", "required")
+		case f.Name == "":
+			return wxerr.Invalid("file.name", "required")
+		}
+		req.Upload = &wxhttp.Upload{Field: f.Field, FileName: f.Name, ContentType: f.ContentType, Data: f.Data, Fields: f.Fields}
+	}
+	return c.Call(ctx, req, out)
 }
 
 // Call sends req with the authorizer's access token (query access_token) unless req already names a

@@ -95,3 +95,52 @@ func TestKey(t *testing.T) {
 	assert.Equal(t, "wxCOMP:authorizer:wxAUTH:wx_card_ticket", c.Key("wx_card_ticket"))
 	assert.Equal(t, authorizer.Key("wxCOMP", "wxAUTH", "refresh_token"), c.Key("refresh_token"))
 }
+
+func TestDoSendsAFile(t *testing.T) {
+	c, mt, _ := newClient(t)
+	mt.RegisterResponder("POST", "https://api.weixin.qq.com/cgi-bin/material/add_material", func(r *http.Request) (*http.Response, error) {
+		assert.Equal(t, url.Values{"access_token": {"authorizer-1"}, "type": {"video"}}, r.URL.Query())
+		require.NoError(t, r.ParseMultipartForm(1<<20))
+		assert.Equal(t, []string{`{"title":"t"}`}, r.MultipartForm.Value["description"])
+		f, h, err := r.FormFile("media")
+		require.NoError(t, err)
+		defer f.Close()
+		assert.Equal(t, "clip.mp4", h.Filename)
+		assert.Equal(t, "video/mp4", h.Header.Get("Content-Type"))
+		data, _ := io.ReadAll(f)
+		assert.Equal(t, []byte("MP4DATA"), data)
+		return httpmock.NewStringResponse(200, `{"media_id":"M1"}`), nil
+	})
+	var out struct {
+		MediaID string `json:"media_id"`
+	}
+	require.NoError(t, c.Do(context.Background(), authorizer.Request{Method: "POST", Path: "/cgi-bin/material/add_material",
+		Query: url.Values{"type": {"video"}}, File: &authorizer.File{Field: "media", Name: "clip.mp4", ContentType: "video/mp4",
+			Data: []byte("MP4DATA"), Fields: map[string]string{"description": `{"title":"t"}`}}}, &out))
+	assert.Equal(t, "M1", out.MediaID)
+	assert.Equal(t, 1, mt.GetTotalCallCount(), "a write is sent once")
+}
+
+func TestDoFileRefusedBeforeSending(t *testing.T) {
+	c, mt, _ := newClient(t)
+	file := func() *authorizer.File { return &authorizer.File{Field: "media", Name: "a.png", Data: []byte("x")} }
+	for name, r := range map[string]authorizer.Request{
+		"GET":      {Method: "GET", Path: "/x", File: file()},
+		"body too": {Method: "POST", Path: "/x", File: file(), Body: map[string]string{"a": "b"}},
+		"no field": {Method: "POST", Path: "/x", File: &authorizer.File{Name: "a.png"}},
+		"no name":  {Method: "POST", Path: "/x", File: &authorizer.File{Field: "media"}},
+	} {
+		assert.True(t, wxerr.IsValidation(c.Do(context.Background(), r, nil)), name)
+	}
+	assert.Zero(t, mt.GetTotalCallCount())
+}
+
+func TestDoFileTransportFailure(t *testing.T) {
+	c, mt, _ := newClient(t)
+	mt.RegisterResponder("POST", "https://api.weixin.qq.com/x", httpmock.NewErrorResponder(io.ErrUnexpectedEOF))
+	err := c.Do(context.Background(), authorizer.Request{Method: "POST", Path: "/x",
+		File: &authorizer.File{Field: "media", Name: "a.png", Data: []byte("x")}}, nil)
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	assert.NotContains(t, err.Error(), "authorizer-1")
+	assert.Equal(t, 1, mt.GetTotalCallCount())
+}

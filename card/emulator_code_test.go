@@ -280,3 +280,23 @@ func TestEmulatorStockPayCellQRCodeLandingPage(t *testing.T) {
 	_, err = e.s.TakeCard(ctx, cardID, "oU", "")
 	assert.Error(t, err)
 }
+
+// TestEmulatorUploadThroughTheEscapeHatch: authorizer.Do sends a file, so an upload wxopen has not
+// typed is reachable; here uploadimg with the "media" field most SDKs use, which the emulator also
+// accepts.
+func TestEmulatorUploadThroughTheEscapeHatch(t *testing.T) {
+	e := newEmu(t)
+	e.addOfficialAccount(emuOA)
+	var out struct {
+		URL string `json:"url"`
+	}
+	err := e.p.Authorizer(emuOA).Do(context.Background(), authorizer.Request{Method: "POST", Path: "/cgi-bin/media/uploadimg",
+		File: &authorizer.File{Field: "media", Name: "logo.png", ContentType: "image/png", Data: pngImage(300)}}, &out)
+	require.NoError(t, err)
+	assert.Regexp(t, `^http://mmbiz\.qpic\.cn/mmbiz_png/`, out.URL)
+
+	err = e.p.Authorizer(emuOA).Do(context.Background(), authorizer.Request{Method: "POST", Path: "/cgi-bin/media/uploadimg",
+		File: &authorizer.File{Field: "buffer", Name: "big.png", Data: pngImage(card.MaxImageBytes + 1)}}, &out)
+	assert.Equal(t, wxerr.CodeImageTooLarge, wxerr.CodeOf(err))
+	assert.Contains(t, err.Error(), "1 MB", "the operator hint")
+}
