@@ -155,6 +155,10 @@ type AuthorizationRecord struct {
 	// a late authorized push older than the revocation is not applied. StoredAuthorization reports
 	// such an account as not authorised.
 	Revoked bool `json:"revoked,omitempty"`
+	// UserName is the account's original id (gh_…), which its message pushes carry in ToUserName.
+	// AuthorizerInfo adds it to the record (binding.go), or MessageHandler at the account's first
+	// push; empty until then.
+	UserName string `json:"user_name,omitempty"`
 }
 
 // eventTime is EventTime, or UpdatedAt for a v0.1 record.

@@ -91,13 +91,30 @@ type henv struct {
 	log           *writeLog
 	tokens, creds *failingStore
 	wx            *wechat
+	info          *recorder // api_get_authorizer_info, answered from accounts
 }
 
 func hsetup(t *testing.T) *henv {
 	log := &writeLog{}
 	tokens, creds := newFailingStore(log), newFailingStore(log)
 	e := setup(t, tokens, creds).withComponentToken(t)
-	return &henv{env: e, log: log, tokens: tokens, creds: creds, wx: newWeChat(t)}
+	h := &henv{env: e, log: log, tokens: tokens, creds: creds, wx: newWeChat(t)}
+	h.info = h.onFunc(t, "POST", "/cgi-bin/component/api_get_authorizer_info", func(c call) (int, string) {
+		name, known := accounts[c.Body["authorizer_appid"].(string)]
+		if !known {
+			return 200, `{"errcode":61003,"errmsg":"component is not authorized by this account rid: 6571a4cd-2e5a7b1f-6c3f2d1a"}`
+		}
+		return 200, `{"authorizer_info":{"nick_name":"n","user_name":"` + name + `"},"authorization_info":{"authorizer_appid":"` +
+			c.Body["authorizer_appid"].(string) + `"}}`
+	})
+	return h
+}
+
+// accounts are the original ids of the authorised accounts the message pushes of the tests are for,
+// as WeChat's api_get_authorizer_info answers them.
+var accounts = map[string]string{
+	"wxauthorizer01": "gh_fb9688c2a4b2", "wxA1b2": "gh_fb9688c2a4b2", "wxfromquery": "gh_fb9688c2a4b2",
+	"wxoa01": "gh_fb9688c2a4b2", "wxA": "gh_1", "wxB": "gh_2",
 }
 
 func (h *henv) handler(t *testing.T, cfg component.HandlerConfig) *component.Handler {
@@ -606,7 +623,7 @@ func TestMessageHandlerAuditEvents(t *testing.T) {
 	post(msgXML("weapp_audit_fail", "<Reason><![CDATA[1:账号信息不符合规范:<br>(1):包含色情因素<br>]]></Reason><FailTime>1488856742</FailTime><ScreenShot><![CDATA[xxx|yyy|zzz]]></ScreenShot>"))
 	post(msgXML("weapp_audit_delay", "<Reason><![CDATA[审核延后]]></Reason><DelayTime>1488856743</DelayTime>"))
 	post(msgXML("wxa_future_event", "<ret>2</ret>"))
-	post("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o1]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content></xml>")
+	post("<xml><ToUserName><![CDATA[gh_fb9688c2a4b2]]></ToUserName><FromUserName><![CDATA[o1]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content></xml>")
 
 	require.NotNil(t, success)
 	assert.Equal(t, "wxauthorizer01", success.AuthorizerAppID)
@@ -643,10 +660,11 @@ func TestMessageHandlerAppIDSources(t *testing.T) {
 	mh, err := component.NewMessageHandler(h.c, cfg)
 	require.NoError(t, err)
 	plain := func(i int) string { return msgXML("weapp_audit_success", "<SuccTime>"+strconv.Itoa(i)+"</SuccTime>") }
-	assertSuccess(t, serve(mh, h.wx.push("/cb/wxA1b2", "ToUserName", plain(1), time.Now())))    // last segment
-	assertSuccess(t, serve(mh, h.wx.push("/cb/wxA1b2/", "ToUserName", plain(2), time.Now())))   // trailing slash
-	assertSuccess(t, serve(mh, h.wx.push("/cb/events", "ToUserName", plain(3), time.Now())))    // not an appid
-	assertSuccess(t, serve(mh, h.wx.push("/cb/wx$APPID$", "ToUserName", plain(4), time.Now()))) // not an appid
+	assertSuccess(t, serve(mh, h.wx.push("/cb/wxA1b2", "ToUserName", plain(1), time.Now())))  // last segment
+	assertSuccess(t, serve(mh, h.wx.push("/cb/wxA1b2/", "ToUserName", plain(2), time.Now()))) // trailing slash
+	// Without an appid a push cannot be bound to its account: refused.
+	assert.Equal(t, http.StatusBadRequest, serve(mh, h.wx.push("/cb/events", "ToUserName", plain(3), time.Now())).Code)
+	assert.Equal(t, http.StatusBadRequest, serve(mh, h.wx.push("/cb/wx$APPID$", "ToUserName", plain(4), time.Now())).Code)
 
 	cfg.AppIDFromRequest = func(r *http.Request) string { return r.URL.Query().Get("appid") }
 	mh2, err := component.NewMessageHandler(h.c, cfg)
@@ -656,7 +674,7 @@ func TestMessageHandlerAppIDSources(t *testing.T) {
 	q.Set("appid", "wxfromquery")
 	r.URL.RawQuery = q.Encode()
 	assertSuccess(t, serve(mh2, r))
-	assert.Equal(t, []string{"wxA1b2", "wxA1b2", "", "", "wxfromquery"}, got)
+	assert.Equal(t, []string{"wxA1b2", "wxA1b2", "wxfromquery"}, got)
 }
 
 func TestMessageHandlerRefusalsAndErrors(t *testing.T) {

@@ -151,7 +151,9 @@ func firstBool(a, b *bool) bool {
 	return b != nil && *b
 }
 
-// AuthorizerInfo returns the details of the account appID that authorised the platform.
+// AuthorizerInfo returns the details of the account appID that authorised the platform. The
+// account's original id is also kept in its authorisation record, when there is one, for
+// MessageHandler.
 //
 // WeChat: POST /cgi-bin/component/api_get_authorizer_info
 func (c *Client) AuthorizerInfo(ctx context.Context, appID string) (*AuthorizerInfo, error) {
@@ -202,6 +204,7 @@ func (c *Client) AuthorizerInfo(ctx context.Context, appID string) (*AuthorizerI
 	if mp := in.MiniProgramInfo; mp != nil {
 		info.MiniProgramInfo = &MiniProgramInfo{Network: mp.Network, Categories: mp.Categories, VisitStatus: mp.VisitStatus}
 	}
+	c.keepOriginalID(ctx, appID, info.UserName) // for MessageHandler (binding.go)
 	return info, nil
 }
 

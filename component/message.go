@@ -51,8 +51,10 @@ type MessageHandlerConfig struct {
 
 // MessageHandler is the http.Handler for the authorizers' message and event URL (configured on the
 // platform with a $APPID$ segment). It checks and decrypts pushes like Handler (same status codes),
-// dispatches the mini-program audit events and the card events to typed callbacks and everything else
-// to OnMessage, and answers "success". It sends no passive replies.
+// refuses with 403 a push whose ToUserName is not the original id (gh_…) of the account its URL names
+// (binding.go; 400 when the URL names none), dispatches the mini-program audit events and the card
+// events to typed callbacks and everything else to OnMessage, and answers "success". It sends no
+// passive replies.
 type MessageHandler struct {
 	rcv receiver
 	cfg MessageHandlerConfig
@@ -88,6 +90,9 @@ func (h *MessageHandler) dispatch(ctx context.Context, appID string, plain []byt
 	}
 	if x.MsgType == "" {
 		return badRequest("message has no MsgType")
+	}
+	if err := h.rcv.c.checkAccount(ctx, appID, x.ToUserName); err != nil {
+		return err
 	}
 	m := Message{
 		AuthorizerAppID: appID, ToUserName: x.ToUserName, FromUserName: x.FromUserName,
