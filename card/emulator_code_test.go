@@ -3,6 +3,7 @@ package card_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -299,4 +300,55 @@ func TestEmulatorUploadThroughTheEscapeHatch(t *testing.T) {
 		File: &authorizer.File{Field: "buffer", Name: "big.png", Data: pngImage(card.MaxImageBytes + 1)}}, &out)
 	assert.Equal(t, wxerr.CodeImageTooLarge, wxerr.CodeOf(err))
 	assert.Contains(t, err.Error(), "1 MB", "the operator hint")
+}
+
+// TestEmulatorConcurrentTillsConsumeOnce: several tills scan the same code at once; exactly one is
+// told it consumed it, the others that it was already consumed, and WeChat pushes one consume.
+func TestEmulatorConcurrentTillsConsumeOnce(t *testing.T) {
+	e := newEmu(t)
+	e.addOfficialAccount(emuOA)
+	ctx := context.Background()
+	cardID := e.createWithUploadedLogo(nil)
+	taken, err := e.s.TakeCard(ctx, cardID, "oUSER", "")
+	require.NoError(t, err)
+
+	const tills = 8
+	outcomes := make([]card.ConsumeOutcome, tills)
+	errs := make([]error, tills)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range tills {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			res, err := e.card(emuOA).Consume(ctx, card.ConsumeRequest{Code: taken.Code})
+			errs[i] = err
+			if res != nil {
+				outcomes[i] = res.Outcome
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	consumed := 0
+	for i := range tills {
+		switch outcomes[i] {
+		case card.Consumed:
+			consumed++
+			assert.NoError(t, errs[i])
+		case card.AlreadyConsumed:
+			assert.ErrorIs(t, errs[i], card.ErrAlreadyConsumed)
+		default:
+			t.Errorf("till %d: outcome %v, err %v", i, outcomes[i], errs[i])
+		}
+	}
+	assert.Equal(t, 1, consumed)
+	n := 0
+	for _, ev := range e.received() {
+		if _, ok := ev.(*component.UserConsumeCardEvent); ok {
+			n++
+		}
+	}
+	assert.Equal(t, 1, n, "one user_consume_card push")
 }
