@@ -184,7 +184,7 @@ func (c *Client) image(ctx context.Context, req *wxhttp.Request) (*Image, error)
 	if len(data) == 0 {
 		return nil, errors.New("wxopen: " + req.Method + " " + req.Path + ": empty answer")
 	}
-	if ctype == "" || ctype == "application/octet-stream" {
+	if ctype = strings.TrimSpace(ctype); ctype == "" || ctype == "application/octet-stream" {
 		ctype = http.DetectContentType(data)
 	}
 	return &Image{ContentType: ctype, Data: data}, nil
