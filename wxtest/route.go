@@ -84,6 +84,9 @@ func (s *Server) registerRoutes() {
 	s.registerMPPrivacy()   // miniprogram_privacy.go: privacy guide, scan and interfaces (part 2, 10)
 	s.registerMPCategory()  // miniprogram_category.go: service categories (part 2, 11)
 	s.registerCard()        // card.go: member cards, section 7
+	s.registerMPUsers()     // miniprogram_users.go: phone number, checksession, paid unionid (18)
+	s.registerMPWxaCode()   // miniprogram_wxacode.go: mini-program codes as PNG QR codes (17.1)
+	s.registerSubscribe()   // subscribe.go: subscribe-message templates and sends (20)
 }
 
 // authKind says which token a route requires in its query string.
