@@ -54,13 +54,19 @@ func TestMerchantGoesLive(t *testing.T) {
 	require.NoError(t, err)
 
 	// An endpoint the emulator does not emulate, called through the escape hatch.
-	emu.Handle("/wxa/getpaidunionid", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(`{"errcode":0,"errmsg":"ok","unionid":"oUnion"}`))
+	const trend = "/datacube/getweanalysisappiddailysummarytrend"
+	emu.Handle(trend, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"list":[{"ref_date":"20240101","visit_total":42}]}`))
 	}))
-	var out struct{ UnionID string }
-	err = p.Authorizer(merchant).Do(ctx, authorizer.Request{Method: "GET", Path: "/wxa/getpaidunionid"}, &out)
+	var out struct {
+		List []struct {
+			VisitTotal int `json:"visit_total"`
+		} `json:"list"`
+	}
+	err = p.Authorizer(merchant).Do(ctx, authorizer.Request{Method: "POST", Path: trend,
+		Body: map[string]string{"begin_date": "20240101", "end_date": "20240101"}}, &out)
 	require.NoError(t, err)
-	assert.Equal(t, "oUnion", out.UnionID)
+	assert.Equal(t, 42, out.List[0].VisitTotal)
 
 	// A message push to the merchant's URL reaches your callback.
 	err = emu.PushAuthorizerEvent(ctx, merchant, []byte(`<xml><ToUserName>gh_6e0d15a1b2c3</ToUserName>`+
@@ -68,7 +74,7 @@ func TestMerchantGoesLive(t *testing.T) {
 		`<SuccTime>1700000000</SuccTime></xml>`))
 	require.NoError(t, err)
 	assert.True(t, approved.Load())
-	assert.Equal(t, 1, emu.Calls("/wxa/getpaidunionid"))
+	assert.Equal(t, 1, emu.Calls(trend))
 }
 
 // README:end

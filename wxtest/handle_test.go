@@ -18,21 +18,21 @@ func TestHandleServesAnEndpointTheEmulatorDoesNotEmulate(t *testing.T) {
 	e := newEnv(t)
 	ct := e.componentToken()
 	at, _ := e.authorize(ct, miniApp)
-	const path = "/wxa/business/getuserphonenumber"
+	const path = "/datacube/getweanalysisappidvisitdistribution"
 	var gotAppID, gotBody string
 	e.s.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gotAppID = wxtest.AuthorizerAppID(r)
 		b, _ := io.ReadAll(r.Body)
 		gotBody = string(b)
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"errcode":0,"errmsg":"ok","phone_info":{"purePhoneNumber":"13800000000"}}`)
+		_, _ = io.WriteString(w, `{"ref_date":"20240101","list":[]}`)
 	}))
 
-	r := e.do(http.MethodPost, path, url.Values{"access_token": {at}}, map[string]string{"code": "c1"})
+	r := e.do(http.MethodPost, path, url.Values{"access_token": {at}}, map[string]string{"begin_date": "20240101", "end_date": "20240101"})
 	requireCode(t, 0, r)
-	assert.Equal(t, "13800000000", r.obj("phone_info").str("purePhoneNumber"))
+	assert.Equal(t, "20240101", r.str("ref_date"))
 	assert.Equal(t, miniApp, gotAppID, "the handler learns the token's account")
-	assert.JSONEq(t, `{"code":"c1"}`, gotBody)
+	assert.JSONEq(t, `{"begin_date":"20240101","end_date":"20240101"}`, gotBody)
 
 	// The token is checked as WeChat checks it, before the handler runs.
 	gotAppID = ""
