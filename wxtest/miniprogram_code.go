@@ -18,7 +18,8 @@ package wxtest
 //     under review until Audit (or DelayAudit) is called.
 //   - release: needs an audit (85019) that is approved (85020) and not yet released (85052). The
 //     body must be the JSON "{}" (44002 when empty).
-//   - revertcoderelease: back to the previous release (87012 when there is none);
+//   - revertcoderelease: back to the previous release (87012 when there is none, 87011 while a grey
+//     release runs);
 //     action=get_history_version lists the earlier releases.
 //   - undocodeaudit: the latest audit must be under review or delayed (85019 when there is no audit,
 //     85021 otherwise); at most 5 per day (87013).
@@ -82,7 +83,8 @@ type mpVersion struct {
 	userVersion string
 	userDesc    string
 	commitTime  time.Time
-	appVersion  int64 // set on release
+	appVersion  int64     // set on release
+	releaseTime time.Time // set on release
 }
 
 // mpAudit is one submit_audit.
@@ -376,6 +378,9 @@ func (s *Server) mpSubmitAudit(c *call) (any, error) {
 	if err := s.privacyGate(c, a.info.AppID, app, req.PrivacyAPINotUse); err != nil {
 		return nil, err
 	}
+	if err := s.useAuditQuota(c); err != nil {
+		return nil, err
+	}
 	m := s.mp()
 	m.nextAuditID++
 	au := &mpAudit{id: m.nextAuditID, version: *app.trial, status: auditReviewing, submitTime: c.now}
@@ -474,10 +479,11 @@ func (s *Server) mpRelease(c *call) (any, error) {
 	}
 	app.nextAppVersion++
 	v := au.version
-	v.appVersion = app.nextAppVersion
+	v.appVersion, v.releaseTime = app.nextAppVersion, c.now
 	app.released = &v
 	au.released = true
 	s.promotePrivacy(a.info.AppID)
+	s.finishGray(a.info.AppID)
 	return answerOK(), nil
 }
 
@@ -498,6 +504,9 @@ func (s *Server) mpRevert(c *call) (any, error) {
 				"user_desc": v.userDesc, "app_version": v.appVersion})
 		}
 		return withOK(map[string]any{"version_list": list}), nil
+	}
+	if s.grayRunningFor(c.authorizerAppID) {
+		return nil, apiErr(wxerr.CodeGrayReleaseBlocks, "a grey release is running")
 	}
 	if len(app.history) == 0 {
 		return nil, apiErr(87012, "no version to revert to")

@@ -83,6 +83,7 @@ func (s *Server) registerRoutes() {
 	s.registerMPDomain()    // miniprogram_domain.go: server and web-view domains (6.7)
 	s.registerMPPrivacy()   // miniprogram_privacy.go: privacy guide, scan and interfaces (part 2, 10)
 	s.registerMPCategory()  // miniprogram_category.go: service categories (part 2, 11)
+	s.registerMPAudit()     // miniprogram_audit.go: audit quota, grey release, visit status, testers (part 2, 12)
 	s.registerCard()        // card.go: member cards, section 7
 	s.registerMPUsers()     // miniprogram_users.go: phone number, checksession, paid unionid (18)
 	s.registerMPWxaCode()   // miniprogram_wxacode.go: mini-program codes as PNG QR codes (17.1)
