@@ -100,6 +100,17 @@ func (c *Client) GetCode(ctx context.Context, req CodeRequest) (*CodeInfo, error
 	return info, nil
 }
 
+// validity describes the span a code can be consumed in.
+func validity(i *CodeInfo) string {
+	f := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	return "from " + f(i.BeginTime) + " to " + f(i.EndTime)
+}
+
 func unixOrZero(s int64) time.Time {
 	if s <= 0 {
 		return time.Time{}
@@ -201,6 +212,9 @@ func (c *Client) Consume(ctx context.Context, req ConsumeRequest) (*ConsumeResul
 	case before.Status == StatusConsumed:
 		res.Outcome = AlreadyConsumed
 		return res, ErrAlreadyConsumed
+	case !before.CanConsume && before.Status == StatusNormal:
+		res.Outcome = NotConsumed
+		return res, fmt.Errorf("%w now: outside its validity (%s)", ErrNotConsumable, validity(before))
 	case !before.CanConsume:
 		res.Outcome = NotConsumed
 		return res, fmt.Errorf("%w: its state is %s", ErrNotConsumable, before.Status)

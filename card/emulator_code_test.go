@@ -199,6 +199,19 @@ func TestEmulatorCodeValidityFromDateInfo(t *testing.T) {
 	assert.False(t, info.CanConsume, "not valid before fixed_begin_term")
 	_, err = c.GetCode(ctx, card.CodeRequest{Code: taken.Code, CheckConsume: true})
 	assert.Equal(t, wxerr.CodeInvalidCardTime, wxerr.CodeOf(err))
+	res, err := c.Consume(ctx, card.ConsumeRequest{Code: taken.Code})
+	require.ErrorIs(t, err, card.ErrNotConsumable)
+	assert.ErrorContains(t, err, "outside its validity (from "+info.BeginTime.UTC().Format(time.RFC3339))
+	assert.Equal(t, card.NotConsumed, res.Outcome)
+	assert.Zero(t, e.s.Calls("/card/code/consume"))
+
+	// A day later the code can be consumed (WeChat has pushed new verify tickets meanwhile).
+	e.s.Advance(24 * time.Hour)
+	_, err = e.s.PushVerifyTicket(ctx)
+	require.NoError(t, err)
+	res, err = c.Consume(ctx, card.ConsumeRequest{Code: taken.Code})
+	require.NoError(t, err)
+	assert.Equal(t, card.Consumed, res.Outcome)
 }
 
 func TestEmulatorListPagesAndManage(t *testing.T) {
@@ -351,4 +364,46 @@ func TestEmulatorConcurrentTillsConsumeOnce(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, n, "one user_consume_card push")
+}
+
+func TestEmulatorQRCodeScanned(t *testing.T) {
+	e := newEmu(t)
+	e.addOfficialAccount(emuOA)
+	c := e.card(emuOA)
+	ctx := context.Background()
+	cardID := e.createWithUploadedLogo(nil)
+
+	qr, err := c.CreateQRCode(ctx, card.QRCodeRequest{ExpireSeconds: 60,
+		Card: &card.QRCard{CardID: cardID, OpenID: "oVIP", IsUniqueCode: true, OuterStr: "vip-invite"}})
+	require.NoError(t, err)
+	_, err = e.s.ScanQRCode(ctx, qr.Ticket, "oOTHER")
+	assert.ErrorContains(t, err, "for oVIP only")
+	taken, err := e.s.ScanQRCode(ctx, qr.Ticket, "oVIP")
+	require.NoError(t, err)
+	require.Len(t, taken, 1)
+	_, err = e.s.ScanQRCode(ctx, qr.Ticket, "oVIP")
+	assert.ErrorContains(t, err, "already scanned")
+
+	info, err := c.GetCode(ctx, card.CodeRequest{Code: taken[0].Code})
+	require.NoError(t, err)
+	assert.Equal(t, "vip-invite", info.OuterStr)
+	assert.Equal(t, "oVIP", info.OpenID)
+	got := e.received()
+	require.NotEmpty(t, got)
+	ev := got[len(got)-1].(*component.UserGetCardEvent)
+	assert.Equal(t, "vip-invite", ev.OuterStr)
+	assert.Equal(t, taken[0].Code, ev.UserCardCode)
+
+	other := e.createWithUploadedLogo(nil)
+	multi, err := c.CreateQRCode(ctx, card.QRCodeRequest{ExpireSeconds: 60,
+		Cards: []card.QRCardItem{{CardID: cardID, OuterStr: "a"}, {CardID: other, OuterStr: "b"}}})
+	require.NoError(t, err)
+	e.s.Advance(61 * time.Second)
+	_, err = e.s.ScanQRCode(ctx, multi.Ticket, "oU")
+	assert.ErrorContains(t, err, "expired")
+	multi, err = c.CreateQRCode(ctx, card.QRCodeRequest{Cards: []card.QRCardItem{{CardID: cardID, OuterStr: "a"}, {CardID: other, OuterStr: "b"}}})
+	require.NoError(t, err)
+	taken, err = e.s.ScanQRCode(ctx, multi.Ticket, "oU")
+	require.NoError(t, err)
+	assert.Len(t, taken, 2)
 }

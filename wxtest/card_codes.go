@@ -54,20 +54,25 @@ func (s *Server) TakeCard(ctx context.Context, cardID, openID, outerStr string) 
 		s.mu.Unlock()
 		return TakenCard{}, fmt.Errorf("wxtest: TakeCard: %w", err)
 	}
-	owner := s.cards().cards[cardID].owner
-	msg := s.cardEvent(owner, openID, now, "user_get_card",
-		xmlField{"CardId", cardID, false},
+	p := s.getCardEvent(cc, now)
+	s.mu.Unlock()
+	return TakenCard{Code: cc.code, EncryptCode: enc}, s.PushAuthorizerEvent(ctx, p.owner, p.msg)
+}
+
+// getCardEvent renders user_get_card for a code just taken. Call with s.mu held.
+func (s *Server) getCardEvent(cc *cardCode, now time.Time) cardPush {
+	owner := s.cards().cards[cc.cardID].owner
+	return cardPush{owner, s.cardEvent(owner, cc.openID, now, "user_get_card",
+		xmlField{"CardId", cc.cardID, false},
 		xmlField{"IsGiveByFriend", "0", true},
 		xmlField{"UserCardCode", cc.code, false},
 		xmlField{"FriendUserName", "", false},
 		xmlField{"OuterId", "0", true},
 		xmlField{"OldUserCardCode", "", false},
-		xmlField{"OuterStr", outerStr, false},
+		xmlField{"OuterStr", cc.outerStr, false},
 		xmlField{"IsRestoreMemberCard", "0", true},
 		xmlField{"IsRecommendByFriend", "0", true},
-		xmlField{"UnionId", s.unionIDOf(owner, openID), false})
-	s.mu.Unlock()
-	return TakenCard{Code: cc.code, EncryptCode: enc}, s.PushAuthorizerEvent(ctx, owner, msg)
+		xmlField{"UnionId", s.unionIDOf(owner, cc.openID), false})}
 }
 
 // takeCard gives the user openID a new code of cardID. Call with s.mu held.

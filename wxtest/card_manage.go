@@ -5,6 +5,7 @@ package wxtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -29,11 +30,16 @@ var (
 
 // cardQRCode is a QR code created by card/qrcode/create.
 type cardQRCode struct {
-	owner    string
-	cardIDs  []string
-	outerStr string
-	expires  time.Time // zero: permanent
+	owner   string
+	items   []cardQRItem
+	openID  string    // QR_CARD openid: only this user may scan it
+	unique  bool      // is_unique_code: usable once
+	used    bool      // a unique code already scanned
+	expires time.Time // zero: permanent
 }
+
+// cardQRItem is one card a QR code hands out, with its channel tag.
+type cardQRItem struct{ cardID, outerStr string }
 
 // cardBatchGet: POST /card/batchget. Cards are listed in creation order, deleted ones included
 // (status CARD_STATUS_DELETE); status_list keeps the cards in those states.
@@ -182,10 +188,11 @@ func (s *Server) issuableCard(c *call, id string) (*emuCard, error) {
 // action_info.multiple_card.card_list; expire_seconds, when sent, is 60 to 1800.
 func (s *Server) cardQRCode(c *call) (any, error) {
 	type item struct {
-		CardID   string `json:"card_id"`
-		Code     string `json:"code"`
-		OpenID   string `json:"openid"`
-		OuterStr string `json:"outer_str"`
+		CardID       string `json:"card_id"`
+		Code         string `json:"code"`
+		OpenID       string `json:"openid"`
+		IsUniqueCode bool   `json:"is_unique_code"`
+		OuterStr     string `json:"outer_str"`
 	}
 	var req struct {
 		ActionName    string `json:"action_name"`
@@ -203,6 +210,7 @@ func (s *Server) cardQRCode(c *call) (any, error) {
 	if req.ActionInfo == nil {
 		return nil, missing("action_info")
 	}
+	qr := &cardQRCode{owner: c.authorizerAppID}
 	var items []item
 	switch req.ActionName {
 	case "QR_CARD":
@@ -210,6 +218,7 @@ func (s *Server) cardQRCode(c *call) (any, error) {
 			return nil, missing("action_info.card")
 		}
 		items = []item{*req.ActionInfo.Card}
+		qr.openID, qr.unique = items[0].OpenID, items[0].IsUniqueCode
 	case "QR_MULTIPLE_CARD":
 		if req.ActionInfo.MultipleCard == nil || len(req.ActionInfo.MultipleCard.CardList) == 0 {
 			return nil, missing("action_info.multiple_card.card_list")
@@ -220,7 +229,6 @@ func (s *Server) cardQRCode(c *call) (any, error) {
 	default:
 		return nil, invalidArg("action_name", "QR_CARD or QR_MULTIPLE_CARD")
 	}
-	qr := &cardQRCode{owner: c.authorizerAppID}
 	if e := req.ExpireSeconds; e != nil {
 		if *e < cardQRMinExpire || *e > cardQRMaxExpire {
 			return nil, invalidArg("expire_seconds", "60 to 1800")
@@ -231,8 +239,7 @@ func (s *Server) cardQRCode(c *call) (any, error) {
 		if _, err := s.issuableCard(c, it.CardID); err != nil {
 			return nil, err
 		}
-		qr.cardIDs = append(qr.cardIDs, it.CardID)
-		qr.outerStr = it.OuterStr
+		qr.items = append(qr.items, cardQRItem{it.CardID, it.OuterStr})
 	}
 	ticket := "gQ" + randAlnum(94)
 	s.cards().qrcodes[ticket] = qr
@@ -330,4 +337,48 @@ func (s *Server) ReviewCard(ctx context.Context, cardID string, pass bool, reaso
 		xmlField{"CardId", cardID, false}, xmlField{"RefuseReason", reason, false})
 	s.mu.Unlock()
 	return s.PushAuthorizerEvent(ctx, card.owner, msg)
+}
+
+// ScanQRCode plays the user openID scanning the card QR code ticket (card/qrcode/create) and taking
+// its cards: each is taken as TakeCard does, with the QR code's outer_str, and user_get_card is pushed
+// for each. An expired code, a code bound to another openid, or a unique code already scanned is an
+// error, as WeChat would show one.
+func (s *Server) ScanQRCode(ctx context.Context, ticket, openID string) ([]TakenCard, error) {
+	now := s.Now()
+	s.mu.Lock()
+	qr := s.cards().qrcodes[ticket]
+	var err error
+	switch {
+	case qr == nil:
+		err = errors.New("unknown ticket")
+	case !qr.expires.IsZero() && !now.Before(qr.expires):
+		err = errors.New("the QR code expired")
+	case qr.openID != "" && qr.openID != openID:
+		err = fmt.Errorf("the QR code is for %s only", qr.openID)
+	case qr.unique && qr.used:
+		err = errors.New("the unique QR code was already scanned")
+	}
+	var taken []TakenCard
+	var pushes []cardPush
+	for i := 0; err == nil && i < len(qr.items); i++ {
+		cc, enc, terr := s.takeCard(now, qr.items[i].cardID, openID, qr.items[i].outerStr)
+		if terr != nil {
+			err = terr
+			break
+		}
+		taken = append(taken, TakenCard{Code: cc.code, EncryptCode: enc})
+		pushes = append(pushes, s.getCardEvent(cc, now))
+	}
+	if err == nil {
+		qr.used = true
+	}
+	s.mu.Unlock()
+	var perr error
+	for _, p := range pushes {
+		perr = errors.Join(perr, s.PushAuthorizerEvent(ctx, p.owner, p.msg))
+	}
+	if err != nil {
+		return taken, errors.Join(fmt.Errorf("wxtest: ScanQRCode: %w", err), perr)
+	}
+	return taken, perr
 }
