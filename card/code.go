@@ -28,7 +28,8 @@ type CodeInfo struct {
 	UnionID string
 	// BeginTime and EndTime bound the code's validity (zero when WeChat sends none).
 	BeginTime, EndTime time.Time
-	// CanConsume reports whether the code can be consumed now.
+	// CanConsume reports whether the code can be consumed now (when WeChat does not say, whether
+	// Status is StatusNormal).
 	CanConsume bool
 	// Status is the state of the user's card: StatusNormal, StatusConsumed, StatusExpire,
 	// StatusDelete...
@@ -93,6 +94,8 @@ func (c *Client) GetCode(ctx context.Context, req CodeRequest) (*CodeInfo, error
 		info.CanConsume = bool(*out.CanConsume)
 	case out.Card.CanConsume != nil:
 		info.CanConsume = bool(*out.Card.CanConsume)
+	default: // not sent: a NORMAL code is consumable
+		info.CanConsume = info.Status == StatusNormal
 	}
 	if info.CardID == "" {
 		info.CardID = req.CardID

@@ -49,6 +49,18 @@ func TestGetCodeDecodesTheOldNestedShape(t *testing.T) {
 	assert.Equal(t, card.StatusNormal, info.Status)
 }
 
+func TestGetCodeWithoutCanConsumeFollowsTheStatus(t *testing.T) {
+	e := setup(t)
+	e.expectPOST(t, "/card/code/get", `{"code":"C1"}`, `{"errcode":0,"errmsg":"ok","openid":"oU","card":{"card_id":"pC"},"user_card_status":"NORMAL"}`)
+	info, err := e.card(oaAppID).GetCode(context.Background(), card.CodeRequest{Code: "C1"})
+	require.NoError(t, err)
+	assert.True(t, info.CanConsume)
+	e.expectPOST(t, "/card/code/get", `{"code":"C2"}`, `{"errcode":0,"errmsg":"ok","openid":"oU","card":{"card_id":"pC"},"user_card_status":"DELETE"}`)
+	info, err = e.card(oaAppID).GetCode(context.Background(), card.CodeRequest{Code: "C2"})
+	require.NoError(t, err)
+	assert.False(t, info.CanConsume)
+}
+
 func TestGetCodeValidates(t *testing.T) {
 	e := setup(t)
 	_, err := e.card(oaAppID).GetCode(context.Background(), card.CodeRequest{})

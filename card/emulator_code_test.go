@@ -407,3 +407,19 @@ func TestEmulatorQRCodeScanned(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, taken, 2)
 }
+
+func TestEmulatorGetLimitCountsHeldCodes(t *testing.T) {
+	e := newEmu(t)
+	e.addOfficialAccount(emuOA)
+	ctx := context.Background()
+	cardID := e.createWithUploadedLogo(func(mc *card.MemberCard) { mc.BaseInfo.GetLimit = 1 })
+	first, err := e.s.TakeCard(ctx, cardID, "oUSER", "")
+	require.NoError(t, err)
+	_, err = e.s.TakeCard(ctx, cardID, "oUSER", "")
+	assert.ErrorContains(t, err, "get_limit")
+	_, err = e.s.TakeCard(ctx, cardID, "oOTHER", "")
+	require.NoError(t, err, "the limit is per user")
+	require.NoError(t, e.s.DeleteCard(ctx, first.Code))
+	_, err = e.s.TakeCard(ctx, cardID, "oUSER", "")
+	require.NoError(t, err, "a deleted card no longer counts")
+}

@@ -94,8 +94,12 @@ type cardState struct {
 	activations map[string]*activation  // activate_ticket → submitted form
 	byOwner     map[string][]string     // owner appid → its card ids, in creation order (batchget)
 	qrcodes     map[string]*cardQRCode  // ticket → QR code
+	held        map[cardHolder]int      // codes of a card a user holds (not deleted), for get_limit
 	pages       int64                   // landing pages created (the last page_id)
 }
+
+// cardHolder is a user holding codes of a card.
+type cardHolder struct{ cardID, openID string }
 
 type cardTicket struct {
 	value   string
@@ -157,7 +161,7 @@ func (s *Server) cards() *cardState { // call with s.mu held
 	return groupState(s, func() *cardState {
 		return &cardState{tickets: map[string][]cardTicket{}, cards: map[string]*emuCard{},
 			codes: map[string]*cardCode{}, encrypted: map[string]string{}, activations: map[string]*activation{},
-			byOwner: map[string][]string{}, qrcodes: map[string]*cardQRCode{}}
+			byOwner: map[string][]string{}, qrcodes: map[string]*cardQRCode{}, held: map[cardHolder]int{}}
 	})
 }
 

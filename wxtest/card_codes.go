@@ -97,17 +97,11 @@ func (s *Server) takeCard(now time.Time, cardID, openID, outerStr string) (*card
 	if qty < 1 {
 		return nil, "", errors.New("the card is out of stock (sku.quantity is 0)")
 	}
-	if limit, _ := base["get_limit"].(float64); limit > 0 {
-		held := 0
-		for _, cc := range st.codes {
-			if cc.cardID == cardID && cc.openID == openID && cc.status != codeDeleted {
-				held++
-			}
-		}
-		if float64(held) >= limit {
-			return nil, "", fmt.Errorf("%s already holds get_limit=%v of this card", openID, limit)
-		}
+	holder := cardHolder{cardID, openID}
+	if limit, _ := base["get_limit"].(float64); limit > 0 && float64(st.held[holder]) >= limit {
+		return nil, "", fmt.Errorf("%s already holds get_limit=%v of this card", openID, limit)
 	}
+	st.held[holder]++
 	sku["quantity"] = qty - 1
 	code := randDigits(12)
 	for st.codes[code] != nil {
@@ -416,6 +410,7 @@ func (s *Server) DeleteCard(ctx context.Context, code string) error {
 			return errors.New("the card was already deleted")
 		}
 		cc.status = codeDeleted
+		s.cards().release(cc)
 		return nil
 	})
 }
@@ -470,4 +465,13 @@ func (s *Server) userAction(ctx context.Context, name, code, event string, chang
 	msg := s.cardEvent(card.owner, cc.openID, now, event, fields...)
 	s.mu.Unlock()
 	return s.PushAuthorizerEvent(ctx, card.owner, msg)
+}
+
+// release forgets that cc's holder holds it (get_limit counts the codes a user holds). Call with
+// s.mu held.
+func (st *cardState) release(cc *cardCode) {
+	k := cardHolder{cc.cardID, cc.openID}
+	if st.held[k]--; st.held[k] <= 0 {
+		delete(st.held, k)
+	}
 }
