@@ -117,3 +117,31 @@ func TestEmulatorCardPushesTyped(t *testing.T) {
 	assert.Equal(t, "logo unclear", fail.RefuseReason)
 	assert.NotEmpty(t, fail.FromUserName)
 }
+
+func TestEmulatorUserActionsRefusedLikeWeChat(t *testing.T) {
+	e := newEmu(t)
+	e.addOfficialAccount(emuOA)
+	ctx := context.Background()
+	plain := e.createWithUploadedLogo(nil) // no wx_activate, no need_push_on_view
+	taken, err := e.s.TakeCard(ctx, plain, "oUSER", "")
+	require.NoError(t, err)
+	n := len(e.received())
+
+	require.NoError(t, e.s.ViewCard(ctx, taken.Code))
+	assert.Len(t, e.received(), n, "user_view_card only for cards with need_push_on_view")
+	assert.ErrorContains(t, e.s.ActivateCard(ctx, taken.Code, nil), "wx_activate")
+
+	form := e.createWithUploadedLogo(func(mc *card.MemberCard) { mc.WxActivate = true })
+	require.NoError(t, e.card(emuOA).SetActivateUserForm(ctx, card.ActivateUserForm{CardID: form,
+		RequiredForm: &card.FormSection{CommonFieldIDList: []card.FormFieldID{card.FieldMobile}}}))
+	member, err := e.s.TakeCard(ctx, form, "oUSER", "")
+	require.NoError(t, err)
+	assert.ErrorContains(t, e.s.ActivateCard(ctx, member.Code, map[string]string{"name": "x"}), "USER_FORM_INFO_FLAG_MOBILE")
+	require.NoError(t, e.s.ActivateCard(ctx, member.Code, map[string]string{string(card.FieldMobile): "13800000000"}))
+	assert.ErrorContains(t, e.s.ActivateCard(ctx, member.Code, map[string]string{string(card.FieldMobile): "1"}), "already active")
+
+	require.NoError(t, e.s.DeleteCard(ctx, taken.Code))
+	assert.ErrorContains(t, e.s.DeleteCard(ctx, taken.Code), "already deleted")
+	assert.ErrorContains(t, e.s.ConsumeCard(ctx, taken.Code, ""), "DELETE")
+	assert.ErrorContains(t, e.s.ViewCard(ctx, "000000000000"), "unknown code")
+}
