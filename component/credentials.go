@@ -327,6 +327,9 @@ func (c *Client) storeAuthorization(ctx context.Context, a *Authorization, old s
 	if err != nil {
 		return err
 	}
+	if stored, ok := decodeRecord(recOld); ok {
+		rec.UserName = stored.UserName // the account's original id does not change
+	}
 	applied, err := c.putAuthorizedRefreshToken(ctx, appID, old, a.RefreshToken)
 	if err != nil {
 		c.keepPending(appID, old, a.RefreshToken)
@@ -397,8 +400,9 @@ func (c *Client) forget(ctx context.Context, appID string, at time.Time, force b
 		return false, nil
 	}
 	if err == nil {
-		if force {
-			if stored, ok := decodeRecord(old); ok && stored.eventTime().After(at) {
+		if stored, ok := decodeRecord(old); ok {
+			tomb.UserName = stored.UserName
+			if force && stored.eventTime().After(at) {
 				tomb.EventTime = stored.eventTime() // a manual revocation wins over a record from WeChat's clock
 			}
 		}

@@ -570,3 +570,84 @@ func (r *recorder) sent(path, field string) []string {
 	}
 	return out
 }
+
+// TestPlatformAmbiguousRotationThenPeerRotation (issue 14): two instances share the table. Instance A
+// rotates RT1 → RT2: the database commits, but the answer is lost on the way back (the proxy swallows
+// it and cuts the connection: "invalid connection" on MariaDB, "unexpected EOF" on PostgreSQL).
+// Instance B then rotates RT2 → RT3. A's next refresh must send RT3: putting back its remembered RT2
+// would make WeChat answer 61023 (the merchant would have to authorise again). With the database
+// readable at once, A settles its write by reading it back; with the database gone right after the
+// lost answer, A keeps the pair and settles it at the next refresh, finding B's RT3.
+func TestPlatformAmbiguousRotationThenPeerRotation(t *testing.T) {
+	for _, mode := range []struct {
+		name     string
+		downThen bool // the database goes away right after the lost answer
+	}{
+		{name: "read back at once"},
+		{name: "database gone after the lost answer", downThen: true},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			forEach(t, func(t *testing.T, b backend) {
+				w := authorisedWorld(t, b)
+				c := ctx(t)
+				w.emu.RotateRefreshTokens(true)
+				db, px := w.openProxied()
+				var (
+					mu       sync.Mutex
+					lost     bool
+					writeErr error
+				)
+				creds := &hookStore{Store: w.sqlStore(db)}
+				creds.wrapSet = func(_ context.Context, key string, tok tokenstore.Token, set func() error) error {
+					mu.Lock()
+					defer mu.Unlock()
+					if key != w.key("refresh_token") || lost {
+						return set()
+					}
+					lost = true
+					cut := px.LoseReply(tok.Value) // the rotated token travels with the write
+					writeErr = set()
+					<-cut.Done()
+					if mode.downThen {
+						px.Down()
+					}
+					return writeErr
+				}
+				pA, recA := w.platform(creds, tokenstore.NewMemoryStore())
+				tokA, errA := pA.Component().AuthorizerToken(c, merchant)
+				mu.Lock()
+				require.True(t, lost, "A's rotation was written")
+				require.Error(t, writeErr, "the answer to the write was lost")
+				mu.Unlock()
+				t.Logf("lost answer: %v", writeErr)
+				rt2, _ := w.emu.AuthorizerRefreshToken(merchant)
+				w.assertRow(w.key("refresh_token"), rt2, "api_authorizer_token") // the database committed
+				if mode.downThen {
+					require.Error(t, errA, "the write could not be settled: no access token without its refresh token")
+					assert.NotContains(t, errA.Error(), rt2)
+					px.Up()
+				} else {
+					require.NoError(t, errA, "settled by reading the row back")
+					require.NoError(t, pA.Component().AuthorizerTokenSource(merchant).Invalidate(c, tokA.Value))
+				}
+
+				// Instance B, its own pool, rotates RT2 → RT3.
+				pB, recB := w.restart()
+				_, err := pB.Component().AuthorizerToken(c, merchant)
+				require.NoError(t, err)
+				assert.Equal(t, []string{rt2}, recB.sent(pathAuthorizerToken, "authorizer_refresh_token"))
+				rt3, _ := w.emu.AuthorizerRefreshToken(merchant)
+				require.NotEqual(t, rt2, rt3)
+				w.assertRow(w.key("refresh_token"), rt3, "api_authorizer_token")
+
+				// A refreshes again: with RT3, the live token.
+				tok, err := pA.Component().AuthorizerToken(c, merchant)
+				require.NoError(t, err, "no 61023")
+				assert.True(t, w.emu.AuthorizerAccessTokenValid(merchant, tok.Value))
+				assert.Equal(t, []string{w.refresh, rt3}, recA.sent(pathAuthorizerToken, "authorizer_refresh_token"), "RT2 is never sent again")
+				current, _ := w.emu.AuthorizerRefreshToken(merchant)
+				w.assertRow(w.key("refresh_token"), current, "api_authorizer_token")
+			})
+		})
+	}
+}
