@@ -138,3 +138,26 @@ func TestReplayRememberedForTheWholeTimestampWindow(t *testing.T) {
 		})
 	}
 }
+
+// The only per-authorizer structure the component keeps in memory is an unsettled refresh-token
+// write: it is released once settled, and when the authorizer is forgotten (revoked).
+func TestPendingWritesReleased(t *testing.T) {
+	c := offline(t)
+	ctx := context.Background()
+	count := func() (n int) {
+		c.pending.Range(func(any, any) bool { n++; return true })
+		return n
+	}
+	for i := range 1000 {
+		c.keepPending("wx"+strconv.Itoa(i), "", "SECRET-RT")
+	}
+	require.Equal(t, 1000, count())
+	require.NoError(t, c.settlePending(ctx, "wx0"))
+	rt, err := c.readCred(ctx, c.authorizerKey("wx0", "refresh_token"))
+	require.NoError(t, err)
+	assert.Equal(t, "SECRET-RT", rt, "settled: written over nothing")
+	for i := 1; i < 1000; i++ {
+		require.NoError(t, c.ForgetAuthorizer(ctx, "wx"+strconv.Itoa(i)))
+	}
+	assert.Zero(t, count())
+}
