@@ -19,7 +19,7 @@ const (
 )
 
 // recentTTL is how long, at least, a handled push (and an exchanged authorisation code) is
-// remembered, so that a replay is answered without acting twice. With a timestamp window the memory
+// remembered in the credential store, so that a replay is answered without acting twice. With a timestamp window the memory
 // lasts twice the window and a minute more: a push whose timestamp runs up to MaxClockSkew ahead of
 // the handler's clock is accepted for up to twice MaxClockSkew after it first arrives.
 const recentTTL = 15 * time.Minute
@@ -71,7 +71,11 @@ type HandlerConfig struct {
 // decrypting it (appid checked); it then stores what the push carries and calls the configured
 // callback, and answers "success". Handling runs with the request's context values but not its
 // cancellation (WeChat hangs up after about 5 seconds; a credential write must not be cut short), for
-// at most a minute; concurrent deliveries of the same push share one handling. GET requests with signature and echostr (URL verification) are
+// at most a minute; concurrent deliveries of the same push to one instance share one handling. A push
+// is remembered as handled in the credential store once it was handled successfully, for at least
+// twice the timestamp window, so that a retry or replay at any instance sharing that store is answered
+// without acting again (deliveries racing at two instances may both act; the credential writes stay
+// correct: authorisation events are ordered and written conditionally). GET requests with signature and echostr (URL verification) are
 // answered with echostr. Status codes:
 //
 //	200 success  handled, or a replay of a push already handled
