@@ -58,8 +58,14 @@ type nodeClient struct {
 
 func startNode(tb testing.TB, kind, base string) *nodeClient {
 	tb.Helper()
+	return startNodeScript(tb, "driver.js", kind, base)
+}
+
+// startNodeScript runs a script of testdata/node with the client kind and more arguments.
+func startNodeScript(tb testing.TB, script, kind string, args ...string) *nodeClient {
+	tb.Helper()
 	dir := nodeDir(tb)
-	cmd := exec.Command("node", "driver.js", kind, base)
+	cmd := exec.Command("node", append([]string{script, kind}, args...)...)
 	cmd.Dir = dir
 	cmd.Stderr = &tbWriter{tb: tb, prefix: kind + " stderr: "}
 	stdin, err := cmd.StdinPipe()
@@ -287,6 +293,59 @@ func TestNodeClientsAcrossInstances(t *testing.T) {
 			if ev, args := c.nextEvent(); ev != "ready" || args != `[42,{"topic":"kitchen:`+kind+`"}]` {
 				t.Fatalf("%s %s", ev, args)
 			}
+		})
+	}
+}
+
+// TestMiniProgramHelper runs the mini program helper with two pages over one connection: a page
+// subscribes when it shows and lets go when it hides, and the next page's room is entered on the same
+// connection.
+func TestMiniProgramHelper(t *testing.T) {
+	nodeDir(t)
+	ss := newFakeSessions()
+	hub, base := startHub(t, ss)
+	ctx := context.Background()
+	for _, kind := range []string{"weapp", "mp"} {
+		t.Run(kind, func(t *testing.T) {
+			user := "o-helper-" + kind
+			n := startNodeScript(t, "helper.js", kind, base, ss.add(appA, user, time.Hour))
+			answered := func(event, name string) {
+				t.Helper()
+				m := n.expect(event+" "+name, func(m map[string]any) bool {
+					return m["type"] == "answer" && m["event"] == event && m["name"] == name
+				})
+				if ans, _ := m["ans"].(map[string]any); ans["ok"] != true {
+					t.Fatalf("%s %s: %v", event, name, m["ans"])
+				}
+			}
+			n.expect("connect", ofType("connect"))
+
+			n.send(map[string]any{"op": "show", "page": "order"})
+			answered("subscribe", "order:42")
+			hub.Publish(ctx, realtime.Topic(appA, "order:42"), "status", "cooking")
+			if m := n.expect("order event", ofType("event")); m["page"] != "order" || m["data"] != "cooking" {
+				t.Fatalf("order page: %v", m)
+			}
+
+			// the user moves to the table page: the order page hides, the table page shows
+			n.send(map[string]any{"op": "hide", "page": "order"})
+			n.send(map[string]any{"op": "show", "page": "table"})
+			answered("unsubscribe", "order:42")
+			answered("join", "table:5")
+			hub.Publish(ctx, realtime.Topic(appA, "order:42"), "status", "served")
+			hub.Publish(ctx, realtime.Room(appA, "table:5"), "call", "waiter")
+			hub.Publish(ctx, realtime.User(appA, user), "coupon", "10%")
+			if m := n.expect("table event", ofType("event")); m["page"] != "table" || m["data"] != "waiter" {
+				t.Fatalf("after the page change: %v, want the table call only", m)
+			}
+			if m := n.expect("user event", ofType("event")); m["page"] != "user" || m["data"] != "10%" {
+				t.Fatalf("user event: %v", m)
+			}
+			if st := hub.Stats(); st.Connections != 1 {
+				t.Fatalf("%d connections for one mini program, want 1", st.Connections)
+			}
+			n.send(map[string]any{"op": "hide", "page": "table"})
+			answered("leave", "table:5")
 		})
 	}
 }

@@ -15,7 +15,6 @@
 'use strict';
 
 const readline = require('readline');
-const WebSocket = require('ws');
 
 const [kind, url] = process.argv.slice(2);
 
@@ -23,27 +22,7 @@ function out(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
 }
 
-// wx.connectSocket as the mini program runtime offers it, over ws. Both mini program clients call it.
-global.window = global; // weapp.socket.io's bundle looks for a window object
-global.wx = {
-  connectSocket({ url, header, protocols }) {
-    const ws = new WebSocket(url, protocols && protocols.length ? protocols : undefined, { headers: header });
-    ws.binaryType = 'arraybuffer';
-    return {
-      onOpen(cb) { ws.on('open', () => cb({})); },
-      onClose(cb) { ws.on('close', (code, reason) => cb({ code, reason: String(reason) })); },
-      onError(cb) { ws.on('error', (e) => cb({ errMsg: e.message })); },
-      onMessage(cb) { ws.on('message', (data, isBinary) => cb({ data: isBinary ? data : data.toString() })); },
-      send({ data, success, fail }) {
-        ws.send(data, (err) => (err ? fail && fail({ errMsg: err.message }) : success && success({})));
-      },
-      close({ code, reason, success } = {}) {
-        ws.close(code || 1000, reason);
-        if (success) success({});
-      },
-    };
-  },
-};
+require('./wxshim');
 
 let sock = null;
 
