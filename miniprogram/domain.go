@@ -80,6 +80,19 @@ func checkDomains(field string, list []string, max int) error {
 //
 // WeChat: POST /wxa/modify_domain
 func (c *Client) ModifyDomain(ctx context.Context, r ModifyDomainRequest) (*Domains, error) {
+	body, err := r.body()
+	if err != nil {
+		return nil, err
+	}
+	var out Domains
+	if err := c.call(ctx, post("/wxa/modify_domain", body, r.Action == DomainGet), &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// body checks r and returns the JSON body of modify_domain (and modify_domain_directly).
+func (r ModifyDomainRequest) body() (map[string]any, error) {
 	if !r.Action.valid() {
 		return nil, wxerr.Invalid("action", "add, delete, set or get")
 	}
@@ -111,11 +124,7 @@ func (c *Client) ModifyDomain(ctx context.Context, r ModifyDomainRequest) (*Doma
 	case (r.Action == DomainAdd || r.Action == DomainDelete) && total == 0:
 		return nil, wxerr.Invalid("requestdomain", string(r.Action)+" needs at least one domain")
 	}
-	var out Domains
-	if err := c.call(ctx, post("/wxa/modify_domain", body, r.Action == DomainGet), &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return body, nil
 }
 
 func nonNil(s []string) []string {
@@ -134,6 +143,21 @@ const maxWebviewDomains = 100
 //
 // WeChat: POST /wxa/setwebviewdomain
 func (c *Client) SetWebviewDomain(ctx context.Context, action DomainAction, domains []string) ([]string, error) {
+	body, err := webviewBody(action, domains)
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		WebviewDomain []string `json:"webviewdomain"`
+	}
+	if err := c.call(ctx, post("/wxa/setwebviewdomain", body, action == DomainGet), &out); err != nil {
+		return nil, err
+	}
+	return out.WebviewDomain, nil
+}
+
+// webviewBody checks a business-domain call and returns its JSON body.
+func webviewBody(action DomainAction, domains []string) (map[string]any, error) {
 	if !action.valid() {
 		return nil, wxerr.Invalid("action", "add, delete, set or get")
 	}
@@ -154,11 +178,5 @@ func (c *Client) SetWebviewDomain(ctx context.Context, action DomainAction, doma
 		}
 		body["webviewdomain"] = domains
 	}
-	var out struct {
-		WebviewDomain []string `json:"webviewdomain"`
-	}
-	if err := c.call(ctx, post("/wxa/setwebviewdomain", body, action == DomainGet), &out); err != nil {
-		return nil, err
-	}
-	return out.WebviewDomain, nil
+	return body, nil
 }

@@ -180,11 +180,11 @@ func (c *Client) Readiness(ctx context.Context) (*Readiness, error) {
 			"wait for next month or request a raise; the quota is shared by every mini program of the platform")
 	}
 
-	d, err := c.ModifyDomain(ctx, ModifyDomainRequest{Action: DomainGet})
+	d, err := c.EffectiveDomain(ctx)
 	if count(err) != nil {
 		return nil, err
 	}
-	if len(d.RequestDomain) == 0 {
+	if len(d.Effective.RequestDomain) == 0 {
 		add(GateDomains, StageRuntime, 0, "no request domain: wx.request fails in the released mini program",
 			"register the platform's server domains, then ModifyDomain (or ModifyDomainDirectly)")
 	}

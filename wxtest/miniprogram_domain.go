@@ -42,17 +42,21 @@ func (s *Server) registerMPDomain() {
 
 // SetPlatformDomains registers the platform's mini-program server domains and business (web-view)
 // domains, as hosts with an optional port ("api.shop.example", "ws.shop.example:8443"); a scheme
-// is ignored. Mini programs may then use these hosts and their subdomains. nil leaves a list
+// is ignored. Mini programs may then use these hosts and their subdomains. It sets the testing and
+// the published configuration, as the platform's modify_wxa_server_domain and
+// modify_wxa_jump_domain calls do with is_modify_published_together. nil leaves a list
 // unchanged; an empty non-nil slice clears it.
 func (s *Server) SetPlatformDomains(server, webview []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.mp()
+	m, st := s.mp(), s.direct()
 	if server != nil {
 		m.serverDomains = hostsOf(server)
+		st.publishedServer = slices.Clone(m.serverDomains)
 	}
 	if webview != nil {
 		m.webviewDomains = hostsOf(webview)
+		st.publishedJump = slices.Clone(m.webviewDomains)
 	}
 }
 
@@ -129,6 +133,16 @@ func (s *Server) mpModifyDomain(c *call) (any, error) {
 		{"udpdomain", []string{"udp"}, &n.UDPDomain},
 		{"tcpdomain", []string{"tcp"}, &app.tcpDomain},
 	}
+	platform := s.mp().serverDomains
+	if len(platform) == 0 && (req.Action == "add" || req.Action == "delete" || req.Action == "set") {
+		return nil, apiErr(wxerr.CodeDomainNoChange, "no server domain configured on the platform")
+	}
+	return modifyDomainLists(req.Action, lists, all, platform)
+}
+
+// modifyDomainLists applies a modify_domain action to the lists all, checking each host against the
+// platform's domains when platform is not nil, and answers with the resulting lists.
+func modifyDomainLists(action string, lists map[string]json.RawMessage, all []domainList, platform []string) (any, error) {
 	answer := func(invalid map[string][]string) any {
 		out := map[string]any{"no_icp_domain": []string{}}
 		for _, l := range all {
@@ -137,7 +151,7 @@ func (s *Server) mpModifyDomain(c *call) (any, error) {
 		}
 		return withOK(out)
 	}
-	switch req.Action {
+	switch action {
 	case "get":
 		return answer(nil), nil
 	case "add", "delete", "set":
@@ -145,10 +159,6 @@ func (s *Server) mpModifyDomain(c *call) (any, error) {
 		return nil, missing("action")
 	default:
 		return nil, apiErr(wxerr.CodeInvalidParams, "invalid args hint: [action]")
-	}
-	platform := s.mp().serverDomains
-	if len(platform) == 0 {
-		return nil, apiErr(wxerr.CodeDomainNoChange, "no server domain configured on the platform")
 	}
 	// Check every list before changing any.
 	sent := map[string][]string{}
@@ -171,7 +181,7 @@ func (s *Server) mpModifyDomain(c *call) (any, error) {
 			switch {
 			case !valid:
 				invalid[l.key] = append(invalid[l.key], e)
-			case !hostAllowed(platform, host):
+			case platform != nil && !hostAllowed(platform, host):
 				return nil, apiErr(wxerr.CodeDomainNotRegistered, "domain not registered on the platform: "+e)
 			default:
 				good = append(good, strings.ToLower(e))
@@ -185,7 +195,7 @@ func (s *Server) mpModifyDomain(c *call) (any, error) {
 	for i, l := range all {
 		entries := sent[l.key]
 		cur := slices.Clone(*l.cur)
-		switch req.Action {
+		switch action {
 		case "set":
 			cur = slices.Clone(entries)
 		case "add":
@@ -205,7 +215,7 @@ func (s *Server) mpModifyDomain(c *call) (any, error) {
 		}
 		next[i] = cur
 	}
-	if !changed && req.Action != "set" && len(invalid) == 0 {
+	if !changed && action != "set" && len(invalid) == 0 {
 		return nil, apiErr(wxerr.CodeDomainNoChange, "nothing to change")
 	}
 	for i, l := range all {
