@@ -73,7 +73,9 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -227,11 +229,16 @@ func validTable(name string) bool {
 	return true
 }
 
+// mysqlMark is the insert id by which CompareAndSwap's MySQL statements report their outcome (see
+// build). An AUTO_INCREMENT column would have to count to the largest BIGINT to produce it.
+const mysqlMark = math.MaxInt64
+
 func build(d Dialect, t string) queries {
 	const cols = "cred_key, cred_value, expires_at, updated_at, updated_by"
 	var q queries
 	q.probe = "SELECT " + cols + " FROM " + t + " WHERE 1 = 0"
 	if d == MySQL {
+		mark := strconv.FormatInt(mysqlMark, 10)
 		q.create = "CREATE TABLE IF NOT EXISTS " + t + ` (
 	cred_key   VARBINARY(255) NOT NULL,
 	cred_value MEDIUMBLOB NOT NULL,
@@ -256,11 +263,12 @@ func build(d Dialect, t string) queries {
 		// MySQL's affected-rows count cannot tell these statements' outcomes apart: an UPDATE that
 		// writes what the row already holds counts 0, and with the DSN option clientFoundRows an
 		// ON DUPLICATE KEY UPDATE that changes nothing counts 1, like an insert. So the statements
-		// mark the outcome themselves with LAST_INSERT_ID(1), which the server returns as the
-		// statement's insert id (the table has no AUTO_INCREMENT column, so it is 0 otherwise):
-		// the UPDATE marks a match, the insert marks a refusal (a live row is there).
+		// mark the outcome themselves with LAST_INSERT_ID(mysqlMark), which the server returns as
+		// the statement's insert id: the UPDATE marks a match, the insert marks a refusal (a live
+		// row is there). The mark is a number that no insert generates, so that a table given an
+		// AUTO_INCREMENT surrogate key by its owners still reads right.
 		q.casUpdate = "UPDATE " + t + " SET cred_value = ?, expires_at = ?, updated_at = ?, " +
-			"updated_by = IF(LAST_INSERT_ID(1), ?, '') WHERE cred_key = ? AND cred_value = ? AND (expires_at IS NULL OR expires_at > ?)"
+			"updated_by = IF(LAST_INSERT_ID(" + mark + "), ?, '') WHERE cred_key = ? AND cred_value = ? AND (expires_at IS NULL OR expires_at > ?)"
 		q.casUpdateArgs = func(key, old, value string, exp sql.NullInt64, now int64, by string) []any {
 			return []any{value, exp, now, by, key, old, now}
 		}
@@ -271,7 +279,7 @@ func build(d Dialect, t string) queries {
 			"cred_value = IF(" + expired + ", ?, cred_value), " +
 			"updated_at = IF(" + expired + ", ?, updated_at), " +
 			"updated_by = IF(" + expired + ", ?, updated_by), " +
-			"expires_at = IF(" + expired + ", ?, IF(LAST_INSERT_ID(1), expires_at, expires_at))"
+			"expires_at = IF(" + expired + ", ?, IF(LAST_INSERT_ID(" + mark + "), expires_at, expires_at))"
 		q.casInsertArgs = func(key, value string, exp sql.NullInt64, now int64, by string) []any {
 			return []any{key, value, exp, now, by, now, value, now, now, now, by, now, exp}
 		}
@@ -485,9 +493,9 @@ func (s *Store) CompareAndSwap(ctx context.Context, key, old string, tok tokenst
 			return false, fmt.Errorf("sqlstore: compare-and-swap %q: insert id: %w", key, err)
 		}
 		if old != "" {
-			return id == 1, nil // the UPDATE marks a match
+			return id == mysqlMark, nil // the UPDATE marks a match
 		}
-		return id == 0, nil // the insert marks a refusal
+		return id != mysqlMark, nil // the insert marks a refusal
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
