@@ -210,3 +210,53 @@ func TestUndecodableExchangeMemory(t *testing.T) {
 	assert.Len(t, qa.list(), 1)
 	assert.NotContains(t, logs.String(), "SECRET")
 }
+
+// Two instances exchanged the same code (WeChat answered both): the first to remember its exchange
+// wins, and the other applies that one. A lost answer to the memory's write is settled by reading.
+func TestExchangeMemoryRaces(t *testing.T) {
+	for _, tc := range []string{"another instance remembered first", "answer lost"} {
+		t.Run(tc, func(t *testing.T) {
+			h := hsetup(t)
+			h.on(t, "POST", "/cgi-bin/component/api_query_auth", queryAuthAnswer)
+			var got *component.Authorization
+			hd := h.handler(t, component.HandlerConfig{OnAuthorized: func(_ context.Context, ev *component.AuthorizedEvent) error {
+				got = ev.Authorization
+				return nil
+			}})
+			var memKey atomic.Value
+			h.creds.beforeSet = func(key string) {
+				if !strings.Contains(key, ":push:code:") || memKey.Load() != nil {
+					return
+				}
+				memKey.Store(key)
+				if tc == "another instance remembered first" {
+					theirs := `{"authorizer_appid":"wxauthorizer01","access_token":"SECRET-AT-THEIRS","expires_at":"` +
+						time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `","refresh_token":"SECRET-RT-1","func_info":[{"ID":17}],"replaces":""}`
+					require.NoError(t, h.creds.Store.Set(context.Background(), key, tokenstore.Token{Value: theirs, ExpiresAt: time.Now().Add(time.Hour)}))
+				}
+			}
+			if tc == "answer lost" {
+				h.creds.lostReply = func(key string) bool { return strings.Contains(key, ":push:code:") }
+			}
+			d := newDelivery(t, event("authorized", time.Now(), "AuthorizerAppid", "wxauthorizer01", "AuthorizationCode", "code1"))
+			require.Equal(t, http.StatusOK, d.to(hd))
+			require.NotNil(t, got)
+			want := "SECRET-AT-1"
+			if tc == "another instance remembered first" {
+				want = "SECRET-AT-THEIRS"
+			}
+			assert.Equal(t, want, got.AccessToken)
+			assert.Equal(t, "SECRET-RT-1", refreshTokenOf(t, h.creds, "wxauthorizer01"))
+			mem, err := h.creds.Store.Get(context.Background(), memKey.Load().(string))
+			require.NoError(t, err)
+			assert.Contains(t, mem.Value, want, "one memory of the exchange")
+		})
+	}
+}
+
+func refreshTokenOf(t *testing.T, s tokenstore.Store, appID string) string {
+	t.Helper()
+	rt, err := s.Get(context.Background(), authKey(appID, "refresh_token"))
+	require.NoError(t, err)
+	return rt.Value
+}
