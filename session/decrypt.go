@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/wxopen-go/wxopen/crypto"
@@ -66,4 +67,24 @@ func (m *Manager) DecryptPhoneNumber(_ context.Context, s *Session, encryptedDat
 		return nil, err
 	}
 	return &p, nil
+}
+
+// ErrNoChecker is returned by CheckSession when the Manager's Loginer is not a SessionChecker.
+var ErrNoChecker = errors.New("session: the Loginer cannot check sessions (use PlatformLogin or implement SessionChecker)")
+
+// CheckSession asks WeChat whether the session key kept for s (which must come from this Manager) is
+// still the user's current one: nil when it is; WeChat's 87009 (wxerr.CodeOf) when the user logged in
+// again elsewhere, or the key expired, and the mini program must call wx.login and log in again. The
+// key is never sent, only its signature.
+//
+// WeChat: GET /wxa/checksession
+func (m *Manager) CheckSession(ctx context.Context, s *Session) error {
+	if s == nil || s.sessionKey == "" {
+		return fmt.Errorf("session: check: %w (not a session from this Manager)", ErrInvalid)
+	}
+	c, ok := m.login.(SessionChecker)
+	if !ok {
+		return ErrNoChecker
+	}
+	return c.CheckSession(ctx, s.AppID, s.OpenID, s.sessionKey)
 }

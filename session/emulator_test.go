@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wxopen-go/wxopen/miniprogram"
 	"github.com/wxopen-go/wxopen/session"
 	"github.com/wxopen-go/wxopen/tokenstore"
 	"github.com/wxopen-go/wxopen/wxerr"
@@ -62,4 +63,29 @@ func TestEmulatorFlow(t *testing.T) {
 	assert.Equal(t, wxerr.CodeCodeUsed, wxerr.CodeOf(err))
 	_, err = m.Login(ctx, other, emu.IssueLoginCode(shop, "oUSER3"))
 	assert.Equal(t, wxerr.CodeInvalidCode, wxerr.CodeOf(err))
+}
+
+func TestEmulatorCheckSession(t *testing.T) {
+	const shop = "wx5555555555555555"
+	p, emu, stop := emulatedPlatform(wxtest.Authorizer{AppID: shop, MiniProgram: true})
+	defer stop()
+	ctx := context.Background()
+	m, err := session.New(tokenstore.NewMemoryStore(), session.PlatformLogin(p))
+	require.NoError(t, err)
+	first, err := m.Login(ctx, shop, emu.IssueLoginCode(shop, "oUSER1"))
+	require.NoError(t, err)
+	require.NoError(t, m.CheckSession(ctx, first))
+	second, err := m.Login(ctx, shop, emu.IssueLoginCode(shop, "oUSER1"))
+	require.NoError(t, err)
+	assert.Equal(t, wxerr.Code(87009), wxerr.CodeOf(m.CheckSession(ctx, first)), "the first key was rotated out")
+	require.NoError(t, m.CheckSession(ctx, second))
+	require.ErrorIs(t, m.CheckSession(ctx, &session.Session{AppID: shop, OpenID: "oUSER1"}), session.ErrInvalid)
+
+	plain, err := session.New(tokenstore.NewMemoryStore(), session.LoginFunc(func(ctx context.Context, appID, code string) (*miniprogram.Session, error) {
+		return p.MiniProgram(appID).Login(ctx, code)
+	}))
+	require.NoError(t, err)
+	s, err := plain.Login(ctx, shop, emu.IssueLoginCode(shop, "oUSER2"))
+	require.NoError(t, err)
+	require.ErrorIs(t, plain.CheckSession(ctx, s), session.ErrNoChecker)
 }

@@ -150,13 +150,3 @@ func newRedisStore(t *testing.T) tokenstore.Store {
 	require.NoError(t, err)
 	return st
 }
-
-// requireCAS skips a test that needs Store.CompareAndSwap on a store that does not implement it yet
-// (redisstore until issue 14 lands).
-func requireCAS(t *testing.T, st tokenstore.Store) {
-	t.Helper()
-	_, err := st.CompareAndSwap(context.Background(), "cas-probe-"+randHex(4), "", tokenstore.Token{Value: "x", ExpiresAt: time.Now().Add(time.Minute)})
-	if err != nil {
-		t.Skipf("this store has no CompareAndSwap yet: %v", err)
-	}
-}

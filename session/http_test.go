@@ -39,7 +39,6 @@ func do(t *testing.T, h http.Handler, method, target, appID, token, body string)
 
 func TestMountedEndpoints(t *testing.T) {
 	eachStore(t, func(t *testing.T, st tokenstore.Store) {
-		requireCAS(t, st)
 		e := newEnv(t, st)
 		mux := http.NewServeMux()
 		var saved []*miniprogram.UserInfo

@@ -115,12 +115,26 @@ type MiniPrograms interface {
 	MiniProgram(appID string) *miniprogram.Client
 }
 
+// SessionChecker asks WeChat whether sessionKey is still the current key of the user openID of the
+// mini program appID (checksession). A Loginer that is also a SessionChecker (PlatformLogin's is)
+// enables Manager.CheckSession.
+type SessionChecker interface {
+	CheckSession(ctx context.Context, appID, openID, sessionKey string) error
+}
+
 // PlatformLogin returns the Loginer that logs users in through p (component jscode2session with the
-// platform's token): session.New(store, session.PlatformLogin(platform)).
-func PlatformLogin(p MiniPrograms) Loginer {
-	return LoginFunc(func(ctx context.Context, appID, code string) (*miniprogram.Session, error) {
-		return p.MiniProgram(appID).Login(ctx, code)
-	})
+// platform's token): session.New(store, session.PlatformLogin(platform)). It is also a
+// SessionChecker.
+func PlatformLogin(p MiniPrograms) Loginer { return platformLogin{p} }
+
+type platformLogin struct{ p MiniPrograms }
+
+func (l platformLogin) Login(ctx context.Context, appID, code string) (*miniprogram.Session, error) {
+	return l.p.MiniProgram(appID).Login(ctx, code)
+}
+
+func (l platformLogin) CheckSession(ctx context.Context, appID, openID, sessionKey string) error {
+	return l.p.MiniProgram(appID).CheckSession(ctx, openID, sessionKey)
 }
 
 // Identity names a merchant's user as WeChat knows them.

@@ -217,7 +217,6 @@ func TestExpiryOnAClock(t *testing.T) {
 
 func TestRefreshSlides(t *testing.T) {
 	eachStore(t, func(t *testing.T, st tokenstore.Store) {
-		requireCAS(t, st)
 		e := newEnv(t, st)
 		ctx := context.Background()
 		s := e.login(t, appA, "oUSER")
@@ -268,7 +267,6 @@ func TestRevoke(t *testing.T) {
 
 func TestRevokeIsNeverUndoneByAConcurrentRefresh(t *testing.T) {
 	eachStore(t, func(t *testing.T, st tokenstore.Store) {
-		requireCAS(t, st)
 		e := newEnv(t, st)
 		ctx := context.Background()
 		for range 20 {
@@ -342,7 +340,6 @@ func TestReloginRotatesTheKeyAndDecrypts(t *testing.T) {
 
 func TestUnionIDLearntFromUserData(t *testing.T) {
 	eachStore(t, func(t *testing.T, st tokenstore.Store) {
-		requireCAS(t, st)
 		var mu sync.Mutex
 		var seen []session.Identity
 		ids := identitiesFunc(func(_ context.Context, id session.Identity) (string, error) {
