@@ -89,6 +89,7 @@ func (s *Server) registerRoutes() {
 	s.registerMPUsers()        // miniprogram_users.go: phone number, checksession, paid unionid (18)
 	s.registerMPWxaCode()      // miniprogram_wxacode.go: mini-program codes as PNG QR codes (17.1)
 	s.registerSubscribe()      // subscribe.go: subscribe-message templates and sends (20)
+	s.registerMPQRCodeJump()   // miniprogram_qrcodejump.go: QR jump rules (17.2)
 }
 
 // authKind says which token a route requires in its query string.
