@@ -6,7 +6,11 @@
 // gets its component access token and an authorisation URL, the merchant's mini program ("Noodle
 // House") authorises, its tokens are stored, the platform reads the account's details, creates an
 // open-platform account for the merchant's apps, pushes its template code through audit to release,
-// saves the experience QR code, logs a user in, and issues the merchant's membership card.
+// saves the experience QR code, logs a user in, and issues the merchant's membership card. Then a
+// brand-new merchant goes the whole way under today's rules: fast registration, basic info, a
+// reviewed category, domains, a tester, commit, the privacy scan, a privacy interface, the privacy
+// guide, readiness, audit within the platform's quota, grey and full release — each step printed
+// with the number of WeChat calls it made.
 //
 //	go run ./examples/platform
 //	go run ./examples/platform -qrcode ./noodle-house.jpg

@@ -53,9 +53,13 @@ func TestWalkThrough(t *testing.T) {
 		regexp.MustCompile(`(?m)^   Their encrypted profile, decrypted: 小面 from Chongqing; the watermark names wx6e0d15a1b2c3d4e5\.$`),
 		regexp.MustCompile(`(?m)^10\. Member card p\w{27} created by the official account; cardExt signed for wx\.addCard in the mini program\.$`),
 		regexp.MustCompile(`(?m)^    The diner added it: WeChat accepted the signature, and the card code \d{12} was decrypted\.$`),
-		regexp.MustCompile(`(?m)^11\. Done\. The platform called 23 WeChat APIs, 26 calls in all`),
-		regexp.MustCompile(`api_component_token 1, api_create_preauthcode 2, api_query_auth 2, api_get_authorizer_info 1, open/create 1, open/bind 1,`),
-		regexp.MustCompile(`wxa/security/get_code_privacy_info 2, wxa/get_page 1, wxa/get_category 1, wxa/submit_audit 1, wxa/get_auditstatus 1, wxa/release 1,\n    wxa/get_qrcode 1, sns/component/jscode2session 1, card/create 1, ticket/getticket 1, card/code/decrypt 1\.`),
+		regexp.MustCompile(`(?m)^11\. A brand-new merchant, 拉面小馆餐饮有限公司, registered by the platform and taken to a released mini program:$`),
+		regexp.MustCompile(`(?m)^     3\. readiness of the bare mini program \[7 WeChat calls\]\n        Closed: basic_info \(submit_audit 86002\), category \(submit_audit 85008\), approved_audit \(release 85019\), commit \(submit_audit 85086\), domains \(runtime 0\)\.$`),
+		regexp.MustCompile(`(?m)^    12\. readiness before submitting \[8 WeChat calls\]\n        Ready to submit; still closed: approved_audit \(release 85019\)\.$`),
+		regexp.MustCompile(`(?m)^    15\. grey release 10 %, then full release \[3 WeChat calls\]\n        getversioninfo: v1\.1\.0 is live \(Lamian Bar ordering\)\.$`),
+		regexp.MustCompile(`(?m)^12\. Done\. The platform called 42 WeChat APIs, 68 calls in all`),
+		regexp.MustCompile(`api_component_token 1, api_create_preauthcode 2, api_query_auth 3, api_get_authorizer_info 2, open/create 1, open/bind 1,`),
+		regexp.MustCompile(`wxa/get_qrcode 1, sns/component/jscode2session 1, card/create 1, ticket/getticket 1, card/code/decrypt 1, fastregisterweapp 1,`),
 		regexp.MustCompile(`api_component_token once, the card api_ticket once,\n    api_authorizer_token 0 times`),
 	} {
 		assert.Regexp(t, want, got)

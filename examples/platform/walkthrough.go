@@ -114,6 +114,9 @@ func walkThrough(ctx context.Context, out io.Writer, qrPath string) error {
 	if err := w.memberCard(ctx); err != nil {
 		return err
 	}
+	if err := w.newMerchant(ctx); err != nil {
+		return err
+	}
 	w.summary()
 	return nil
 }
@@ -461,7 +464,7 @@ func (w *walk) memberCard(ctx context.Context) error {
 	return nil
 }
 
-// summary prints how often the platform called each WeChat API (step 11).
+// summary prints how often the platform called each WeChat API (step 12).
 func (w *walk) summary() {
 	const (
 		componentToken  = "/cgi-bin/component/api_component_token"
@@ -476,7 +479,7 @@ func (w *walk) summary() {
 		total += n
 		counts = append(counts, fmt.Sprintf("%s %d", shortPath(p), n))
 	}
-	w.say("11. Done. The platform called %d WeChat APIs, %d calls in all (as the emulator counted them):", len(paths), total)
+	w.say("12. Done. The platform called %d WeChat APIs, %d calls in all (as the emulator counted them):", len(paths), total)
 	lines := slices.Collect(slices.Chunk(counts, 6))
 	for i, line := range lines {
 		sep := ","
@@ -502,16 +505,22 @@ func (w *walk) say(format string, args ...any) {
 
 // inbox carries the events the push handlers receive to the walk-through, which waits for them.
 type inbox struct {
-	tickets    chan *component.VerifyTicketEvent
-	authorized chan *component.AuthorizedEvent
-	audits     chan *component.AuditSuccessEvent
+	tickets        chan *component.VerifyTicketEvent
+	authorized     chan *component.AuthorizedEvent
+	audits         chan *component.AuditSuccessEvent
+	fastRegs       chan *component.FastRegisterEvent
+	categoryAudits chan *component.CategoryAuditEvent
+	privacyApplies chan *component.PrivacyApplyEvent
 }
 
 func newInbox() *inbox {
 	return &inbox{
-		tickets:    make(chan *component.VerifyTicketEvent, 4),
-		authorized: make(chan *component.AuthorizedEvent, 4),
-		audits:     make(chan *component.AuditSuccessEvent, 4),
+		tickets:        make(chan *component.VerifyTicketEvent, 4),
+		authorized:     make(chan *component.AuthorizedEvent, 4),
+		audits:         make(chan *component.AuditSuccessEvent, 4),
+		fastRegs:       make(chan *component.FastRegisterEvent, 4),
+		categoryAudits: make(chan *component.CategoryAuditEvent, 4),
+		privacyApplies: make(chan *component.PrivacyApplyEvent, 4),
 	}
 }
 
@@ -526,6 +535,9 @@ func (in *inbox) handlerConfig(now func() time.Time) component.HandlerConfig {
 		OnAuthorized: func(ctx context.Context, ev *component.AuthorizedEvent) error {
 			return deliver(ctx, in.authorized, ev)
 		},
+		OnFastRegister: func(ctx context.Context, ev *component.FastRegisterEvent) error {
+			return deliver(ctx, in.fastRegs, ev)
+		},
 	}
 }
 
@@ -535,6 +547,12 @@ func (in *inbox) messageConfig(now func() time.Time) component.MessageHandlerCon
 		Now: now,
 		OnAuditSuccess: func(ctx context.Context, ev *component.AuditSuccessEvent) error {
 			return deliver(ctx, in.audits, ev)
+		},
+		OnCategoryAudit: func(ctx context.Context, ev *component.CategoryAuditEvent) error {
+			return deliver(ctx, in.categoryAudits, ev)
+		},
+		OnPrivacyApply: func(ctx context.Context, ev *component.PrivacyApplyEvent) error {
+			return deliver(ctx, in.privacyApplies, ev)
 		},
 	}
 }
@@ -569,14 +587,23 @@ func await[E any](ctx context.Context, ch <-chan *E, what string) (*E, error) {
 type callLog struct {
 	mu    sync.Mutex
 	paths []string
+	n     int // calls in all
 }
 
 func (l *callLog) hook(_ context.Context, info wxopen.CallInfo) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.n++
 	if !slices.Contains(l.paths, info.Path) {
 		l.paths = append(l.paths, info.Path)
 	}
+}
+
+// total returns the number of calls so far.
+func (l *callLog) total() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n
 }
 
 func (l *callLog) list() []string {
