@@ -107,7 +107,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) dispatch(ctx context.Context, plain []byte) error {
 	var x platformXML
-	if err := decodeXML(plain, &x); err != nil {
+	if err := decodePlatformXML(plain, &x); err != nil {
 		return badRequest("malformed event XML: " + err.Error())
 	}
 	c := h.rcv.c
@@ -122,7 +122,7 @@ func (h *Handler) dispatch(ctx context.Context, plain []byte) error {
 	if at.IsZero() {
 		at = h.rcv.now()
 	}
-	ctx = tokenstore.WithReason(ctx, "push:"+x.InfoType)
+	ctx = tokenstore.WithReason(ctx, pushReason(x.InfoType))
 	switch x.InfoType {
 	case InfoTypeVerifyTicket:
 		if x.ComponentVerifyTicket == "" {
@@ -192,4 +192,22 @@ func (h *Handler) dispatch(ctx context.Context, plain []byte) error {
 		return call(ctx, h.cfg.OnFastRegister, ev)
 	}
 	return call(ctx, h.cfg.OnOther, &base)
+}
+
+// pushReason is the store-write reason of a platform push: "push:" and its InfoType (a constant for
+// the known ones, so that a push allocates no string for it).
+func pushReason(infoType string) string {
+	switch infoType {
+	case InfoTypeVerifyTicket:
+		return "push:" + InfoTypeVerifyTicket
+	case InfoTypeAuthorized:
+		return "push:" + InfoTypeAuthorized
+	case InfoTypeUpdateAuthorized:
+		return "push:" + InfoTypeUpdateAuthorized
+	case InfoTypeUnauthorized:
+		return "push:" + InfoTypeUnauthorized
+	case InfoTypeFastRegister:
+		return "push:" + InfoTypeFastRegister
+	}
+	return "push:" + infoType
 }

@@ -85,7 +85,7 @@ func (h *MessageHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *MessageHandler) dispatch(ctx context.Context, appID string, plain []byte) error {
 	var x messageXML
-	if err := decodeXML(plain, &x); err != nil {
+	if err := decodeMessageXML(plain, &x); err != nil {
 		return badRequest("malformed message XML: " + err.Error())
 	}
 	if x.MsgType == "" {

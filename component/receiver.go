@@ -105,8 +105,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request, dispatch func(
 		rc.refuse(w, r, http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
-	q := r.URL.Query()
-	ts, nonce, sig := q.Get("timestamp"), q.Get("nonce"), q.Get("msg_signature")
+	ts, nonce, sig := pushParams(r.URL)
 	if ts == "" || nonce == "" || sig == "" {
 		rc.refuse(w, r, http.StatusBadRequest, "missing timestamp, nonce or msg_signature")
 		return
@@ -135,7 +134,8 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request, dispatch func(
 		return
 	}
 	key := pushKey(plain)
-	if rc.handled(r.Context(), key) {
+	mkey := rc.memoryKey("", key)
+	if rc.handled(r.Context(), mkey) {
 		replySuccess(w)
 		return
 	}
@@ -144,13 +144,13 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request, dispatch func(
 	_, err, _ = rc.flight.Do(key, func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), dispatchTimeout)
 		defer cancel()
-		if rc.handled(ctx, key) {
+		if rc.handled(ctx, mkey) {
 			return nil, nil // handled by a flight that ended after the check above, or elsewhere
 		}
 		if err := dispatch(ctx, plain); err != nil {
 			return nil, err
 		}
-		rc.markHandled(ctx, key)
+		rc.markHandled(ctx, mkey)
 		return nil, nil
 	})
 	if err != nil {
@@ -166,8 +166,11 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request, dispatch func(
 	replySuccess(w)
 }
 
+// textPlain is the Content-Type of "success", shared by every answer (never modified).
+var textPlain = []string{"text/plain; charset=utf-8"}
+
 func replySuccess(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header()["Content-Type"] = textPlain
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, "success")
 }
@@ -232,20 +235,21 @@ func pushKey(b []byte) string {
 
 func (rc *receiver) memoryKey(kind, key string) string { return rc.c.appID + ":push:" + kind + key }
 
-// handled reports whether the push key was handled, by any instance. A store failure counts as
-// not handled (it is logged): handling a push twice beats dropping it.
-func (rc *receiver) handled(ctx context.Context, key string) bool {
-	_, err := rc.c.creds.Get(ctx, rc.memoryKey("", key))
+// handled reports whether the push of memory key mkey (memoryKey("", pushKey(…))) was handled, by
+// any instance. A store failure counts as not handled (it is logged): handling a push twice beats
+// dropping it.
+func (rc *receiver) handled(ctx context.Context, mkey string) bool {
+	_, err := rc.c.creds.Get(ctx, mkey)
 	if err != nil && !errors.Is(err, tokenstore.ErrNotFound) {
 		rc.warn(ctx, "cannot read the handled-push memory", slog.String("error", err.Error()))
 	}
 	return err == nil
 }
 
-// markHandled remembers the push key as handled, once it was handled successfully. A failure is
+// markHandled remembers the push of memory key mkey as handled, once it was handled successfully. A failure is
 // logged: a replay would then be handled again.
-func (rc *receiver) markHandled(ctx context.Context, key string) {
-	_, err := rc.c.creds.CompareAndSwap(ctx, rc.memoryKey("", key), "", tokenstore.Token{Value: "1", ExpiresAt: time.Now().Add(rc.ttl)})
+func (rc *receiver) markHandled(ctx context.Context, mkey string) {
+	_, err := rc.c.creds.CompareAndSwap(ctx, mkey, "", tokenstore.Token{Value: "1", ExpiresAt: time.Now().Add(rc.ttl)})
 	if err != nil {
 		rc.warn(ctx, "cannot write the handled-push memory", slog.String("error", err.Error()))
 	}

@@ -87,87 +87,38 @@ func xmlErrorText(err error) string {
 	return "cannot decode"
 }
 
-// parseEnvelopeFast parses, without allocating, the strict subset of XML that WeChat sends:
-//
-//	ws "<xml>" { ws "<" Name ">" ( "<![CDATA[" data "]]>" | text ) "</" Name ">" } ws "</xml>" ws
-//
-// where Name is [A-Za-z_][A-Za-z0-9_.-]*, text is printable ASCII other than '<', '&' and ']',
-// CDATA data of ToUserName and AppId is printable ASCII, and Encrypt's content is non-empty
-// base64 alphabet. Within that subset encoding/xml yields the same fields. Anything else (a
-// declaration, comment, attribute, entity, namespace, nesting, non-ASCII) returns ok=false and
-// the caller falls back to encoding/xml, which is authoritative.
+// parseEnvelopeFast parses, without allocating, the strict subset of XML that WeChat sends
+// (ScanFlatXML), where moreover ToUserName and AppId are printable ASCII and Encrypt's content is
+// non-empty base64 alphabet, each at most once. Within that subset encoding/xml yields the same
+// fields. Anything else returns ok=false and the caller falls back to encoding/xml, which is
+// authoritative.
 func parseEnvelopeFast(body []byte) (env rawEnvelope, ok bool) {
-	s := skipSpace(body)
-	s, ok = bytes.CutPrefix(s, []byte("<xml>"))
-	if !ok {
-		return rawEnvelope{}, false
-	}
-	for {
-		s = skipSpace(s)
-		if rest, ok := bytes.CutPrefix(s, []byte("</xml>")); ok {
-			if len(skipSpace(rest)) != 0 || env.encrypt == nil {
-				return rawEnvelope{}, false
-			}
-			return env, true
-		}
-		// <Name>
-		if len(s) < 2 || s[0] != '<' {
-			return rawEnvelope{}, false
-		}
-		nameLen := scanName(s[1:])
-		if nameLen == 0 || 1+nameLen >= len(s) || s[1+nameLen] != '>' {
-			return rawEnvelope{}, false
-		}
-		name := s[1 : 1+nameLen]
-		s = s[2+nameLen:]
-		// content
-		var content []byte
-		cdata := false
-		if rest, ok := bytes.CutPrefix(s, []byte("<![CDATA[")); ok {
-			end := bytes.Index(rest, []byte("]]>"))
-			if end < 0 {
-				return rawEnvelope{}, false
-			}
-			content, s, cdata = rest[:end], rest[end+3:], true
-		} else {
-			end := bytes.IndexByte(s, '<')
-			if end < 0 {
-				return rawEnvelope{}, false
-			}
-			content, s = s[:end], s[end:]
-		}
-		// </Name>
-		if len(s) < 3+nameLen || s[0] != '<' || s[1] != '/' ||
-			!bytes.Equal(s[2:2+nameLen], name) || s[2+nameLen] != '>' {
-			return rawEnvelope{}, false
-		}
-		s = s[3+nameLen:]
-
+	valid := true
+	ok = ScanFlatXML(body, func(name, content []byte) {
 		var field *[]byte
 		switch string(name) {
 		case "Encrypt":
 			field = &env.encrypt
+			valid = valid && isBase64Text(content)
 		case "ToUserName":
 			field = &env.toUserName
 		case "AppId":
 			field = &env.appID
+		default:
+			return
 		}
-		var valid bool
-		if field == &env.encrypt {
-			valid = isBase64Text(content) // also plain text
-		} else {
-			valid = isPlainText(content, cdata)
+		if field != &env.encrypt {
+			valid = valid && allOf(content, classCDATA)
 		}
-		if !valid {
-			return rawEnvelope{}, false
+		if *field != nil {
+			valid = false // repeated: let the general path report it
 		}
-		if field != nil { // content is never nil: it slices body
-			if *field != nil {
-				return rawEnvelope{}, false // repeated: let the general path report it
-			}
-			*field = content
-		}
+		*field = content // never nil: it slices body
+	})
+	if !ok || !valid || env.encrypt == nil {
+		return rawEnvelope{}, false
 	}
+	return env, true
 }
 
 func skipSpace(b []byte) []byte {
