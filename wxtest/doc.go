@@ -17,10 +17,19 @@
 // URL; code/consume and membercard/updateuser push user_consume_card and update_member_card when a
 // message URL is configured.
 //
+// Mini programs' users are played by IssueLoginCode (a new session key per login, so checksession
+// refuses the previous one), IssuePhoneCode (single-use, 5 minutes) and RecordPayment
+// (getpaidunionid). Mini-program codes are answered as real PNG QR codes whose text is
+// CodeContent or UnlimitedCodeContent: WeChat's round codes cannot be decoded outside WeChat, so a
+// QR code carrying the same appid, page and scene is the testable stand-in. Subscribe messages use a
+// public library the test fills (AddPublicTemplate); AcceptSubscription plays the user's consent and
+// SentSubscribeMessages returns what was sent.
+//
 // InjectFault makes the next calls of a path fail with an errcode, an HTTP status, a delay or a
 // dropped connection, before the call is handled or (Fault.AfterHandler) after it acted; Calls
 // counts the calls of each path.
 //
-// wxtest imports only the standard library and this module's crypto and wxerr packages: it is an
-// independent implementation of WeChat, not a mirror of the SDK.
+// wxtest imports only the standard library, this module's crypto and wxerr packages, and
+// github.com/skip2/go-qrcode to draw codes: it is an independent implementation of WeChat, not a
+// mirror of the SDK.
 package wxtest
