@@ -21,6 +21,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/wxopen-go/wxopen/component"
 	"github.com/wxopen-go/wxopen/wxerr"
@@ -60,14 +62,27 @@ type Config struct {
 	Options component.AuthURLOptions
 	// Page forces one page; PageAuto (the zero value) chooses by User-Agent.
 	Page Page
+	// MaxPerMinute bounds the pre-auth codes the handler asks WeChat for, per minute and per
+	// instance (0 takes DefaultMaxPerMinute): each open costs a call of the platform's daily API
+	// quota, and the landing URL is public. Opens beyond it answer 429.
+	MaxPerMinute int
 	// Logger receives the failures (no secret is logged); nil logs nothing.
 	Logger *slog.Logger
 }
+
+// DefaultMaxPerMinute is Config.MaxPerMinute's default.
+const DefaultMaxPerMinute = 60
 
 // Handler serves the landing URL of the authorisation link. See New.
 type Handler struct {
 	cfg Config
 	log *slog.Logger
+	now func() time.Time
+
+	mu        sync.Mutex
+	window    time.Time // start of the current minute
+	opened    int       // codes asked for in it
+	perMinute int
 }
 
 // New returns the Handler of cfg, after checking it.
@@ -82,11 +97,32 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Page < PageAuto || cfg.Page > PageMobile {
 		return nil, wxerr.Invalid("Page", "PageAuto, PagePC or PageMobile")
 	}
+	if cfg.MaxPerMinute < 0 {
+		return nil, wxerr.Invalid("MaxPerMinute", "not negative")
+	}
+	if cfg.MaxPerMinute == 0 {
+		cfg.MaxPerMinute = DefaultMaxPerMinute
+	}
 	l := cfg.Logger
 	if l == nil {
 		l = slog.New(discard{})
 	}
-	return &Handler{cfg: cfg, log: l}, nil
+	return &Handler{cfg: cfg, log: l, now: time.Now, perMinute: cfg.MaxPerMinute}, nil
+}
+
+// allow takes one of the minute's pre-auth codes (a fixed one-minute window).
+func (h *Handler) allow() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := h.now()
+	if now.Sub(h.window) >= time.Minute {
+		h.window, h.opened = now, 0
+	}
+	if h.opened >= h.perMinute {
+		return false
+	}
+	h.opened++
+	return true
 }
 
 // IsWeChatMobile reports whether userAgent is WeChat's in-app browser on a phone (MicroMessenger,
@@ -183,6 +219,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	opts, err := h.options(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if r.Method == http.MethodHead {
+		// Link previews probe with HEAD: answer without spending a pre-auth code.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		return
+	}
+	if !h.allow() {
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, "too many authorisation requests; try again in a minute", http.StatusTooManyRequests)
 		return
 	}
 	target, err := h.URL(r.Context(), h.page(r), opts)

@@ -276,3 +276,30 @@ func TestTrialQRCode(t *testing.T) {
 	status, _, _ = get("/trial/x")
 	assert.Equal(t, http.StatusBadRequest, status)
 }
+
+func TestHandlerBoundsPreAuthCodes(t *testing.T) {
+	e := newEnv(t)
+	h, err := authlink.New(authlink.Config{Component: e.p.Component(), RedirectURI: redirect, MaxPerMinute: 2})
+	require.NoError(t, err)
+	site := httptest.NewServer(h)
+	defer site.Close()
+	n := e.emu.Calls(preAuthPath)
+
+	// A link preview's HEAD spends nothing.
+	resp, err := site.Client().Head(site.URL)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, n, e.emu.Calls(preAuthPath))
+
+	for range 2 {
+		status, _ := open(t, site.Client(), site.URL, uaChrome)
+		require.Equal(t, http.StatusOK, status)
+	}
+	status, _ := open(t, site.Client(), site.URL, uaChrome)
+	assert.Equal(t, http.StatusTooManyRequests, status, "the third open of the minute")
+	assert.Equal(t, n+2, e.emu.Calls(preAuthPath))
+
+	_, err = authlink.New(authlink.Config{Component: e.p.Component(), RedirectURI: redirect, MaxPerMinute: -1})
+	assert.True(t, wxerr.IsValidation(err))
+}

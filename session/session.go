@@ -147,7 +147,8 @@ type Identity struct {
 
 // Identities maps a WeChat identity to the platform's own user id: the application finds the user by
 // unionid (across the merchant's apps) or by appid+openid, creating one when new. The Manager calls it
-// at login and again when a session learns its unionid.
+// at login and again when a session learns its unionid, possibly more than once for one identity
+// (a retried update, several instances): it must be idempotent.
 type Identities interface {
 	UserID(ctx context.Context, id Identity) (string, error)
 }
