@@ -144,7 +144,8 @@ func (c *Client) UnlimitedCode(ctx context.Context, r UnlimitedCodeRequest) (*Im
 	if err := r.CodeStyle.validate(); err != nil {
 		return nil, err
 	}
-	return c.image(ctx, post("/wxa/getwxacodeunlimit", r, false))
+	// Unlimited codes cost nothing: safe to resend after a network error.
+	return c.image(ctx, post("/wxa/getwxacodeunlimit", r, true))
 }
 
 // CreateQRCodeRequest is a square QR code that opens a page (createwxaqrcode); it counts in the same
