@@ -105,9 +105,9 @@ func ctx(t testing.TB) context.Context {
 
 func lookupEnv(name string) string { return os.Getenv(name) }
 
-// documentedDDL extracts the CREATE TABLE statement for d from the package documentation in
-// sqlstore.go, so that the documented schema is tested, not just read.
-func documentedDDL(t *testing.T, d sqlstore.Dialect) string {
+// documentedDDL extracts the statements for d (CREATE TABLE, CREATE INDEX) from the package
+// documentation in sqlstore.go, so that the documented schema is tested, not just read.
+func documentedDDL(t *testing.T, d sqlstore.Dialect) []string {
 	t.Helper()
 	src, err := os.ReadFile("sqlstore.go")
 	if err != nil {
@@ -121,17 +121,24 @@ func documentedDDL(t *testing.T, d sqlstore.Dialect) string {
 	if !ok {
 		t.Fatalf("no %q in the package documentation", marker)
 	}
-	var b strings.Builder
+	var (
+		stmts []string
+		b     strings.Builder
+	)
 	for _, line := range strings.Split(rest, "\n") {
 		line, ok := strings.CutPrefix(line, "//\t")
-		if !ok {
-			t.Fatal("documented statement does not end with ';'")
+		if !ok { // the end of the indented block
+			if b.Len() > 0 || len(stmts) == 0 {
+				t.Fatal("documented statement does not end with ';'")
+			}
+			return stmts
 		}
 		b.WriteString(line + "\n")
 		if strings.HasSuffix(line, ";") {
-			return strings.TrimSuffix(strings.TrimSpace(b.String()), ";")
+			stmts = append(stmts, strings.TrimSuffix(strings.TrimSpace(b.String()), ";"))
+			b.Reset()
 		}
 	}
 	t.Fatal("unreachable")
-	return ""
+	return nil
 }

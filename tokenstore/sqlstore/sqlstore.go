@@ -31,6 +31,7 @@
 //		updated_by VARCHAR(255) CHARACTER SET utf8mb4 NOT NULL DEFAULT '',
 //		PRIMARY KEY (cred_key)
 //	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+//	CREATE INDEX wxopen_credentials_exp ON wxopen_credentials (expires_at);
 //
 //	-- PostgreSQL
 //	CREATE TABLE IF NOT EXISTS wxopen_credentials (
@@ -40,6 +41,10 @@
 //		updated_at BIGINT NOT NULL,
 //		updated_by VARCHAR(255) NOT NULL DEFAULT ''
 //	);
+//	CREATE INDEX IF NOT EXISTS wxopen_credentials_exp ON wxopen_credentials (expires_at);
+//
+// The index on expires_at serves the purge of expired rows (see Behaviour); Migrate adds it to a table
+// created before it existed. Its name is the table's, cut to 59 characters, and "_exp".
 //
 // expires_at (NULL: never expires) and updated_at are Unix times in milliseconds, written from the
 // application's clock. An integer, rather than DATETIME/TIMESTAMP, is the same in both databases,
@@ -63,8 +68,12 @@
 // that reports whether it removed a row. CompareAndSwap is a single conditional statement (an UPDATE
 // over the old value, or an insert that takes over only an expired row), never resent by database/sql;
 // when its answer is lost the caller gets the error and reads the row to learn the outcome. Get returns tokenstore.ErrNotFound when there is no row or the
-// row has expired (expired rows stay until overwritten or removed by PurgeExpired); any other failure
-// is returned wrapped, never as a miss.
+// row has expired; any other failure is returned wrapped, never as a miss.
+//
+// Expired rows go by age: every 64th write of an expiring token also deletes up to 256 expired rows
+// (a short READ COMMITTED transaction through the index on expires_at), so that keys written with a
+// TTL and never read again — the push handlers' memory of handled pushes, one row per push — do not
+// fill the table. A live or durable row is never deleted. PurgeExpired deletes them all at once.
 package sqlstore
 
 import (
@@ -77,6 +86,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -142,12 +152,14 @@ type Store struct {
 	table   string
 	q       queries
 	now     func() time.Time
+	writes  atomic.Uint64 // writes of expiring tokens, to purge expired rows now and then (expiry.go)
 }
 
 type queries struct {
 	create, probe             string
 	get, upsert, del, cad     string
 	audit, auditPrefix, purge string
+	purgeSome                 string
 	upsertArgs                func(key, value string, exp sql.NullInt64, now int64, by string) []any
 	// casUpdate swaps over an old value; casInsert writes where nothing live is stored (see
 	// CompareAndSwap). The args functions order the arguments for the dialect.
@@ -237,6 +249,7 @@ func build(d Dialect, t string) queries {
 	const cols = "cred_key, cred_value, expires_at, updated_at, updated_by"
 	var q queries
 	q.probe = "SELECT " + cols + " FROM " + t + " WHERE 1 = 0"
+	q.purgeSome = purgeSomeQuery(d, t)
 	if d == MySQL {
 		mark := strconv.FormatInt(mysqlMark, 10)
 		q.create = "CREATE TABLE IF NOT EXISTS " + t + ` (
@@ -336,6 +349,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := rows.Close(); err != nil {
 		return fmt.Errorf("sqlstore: migrate %s: %w", s.table, err)
 	}
+	if err := s.migrateIndex(ctx); err != nil {
+		return fmt.Errorf("sqlstore: migrate %s: index on expires_at: %w", s.table, err)
+	}
 	return nil
 }
 
@@ -397,6 +413,7 @@ func (s *Store) Set(ctx context.Context, key string, tok tokenstore.Token) error
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: set %q: commit: %w", key, err)
 	}
+	s.wrote(ctx, exp.Valid)
 	return nil
 }
 
@@ -482,8 +499,8 @@ func (s *Store) CompareAndSwap(ctx context.Context, key, old string, tok tokenst
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: compare-and-swap %q: %w", key, err)
 	}
-	defer conn.Close()
 	res, err := conn.ExecContext(ctx, query, args...)
+	_ = conn.Close() // back to the pool before wrote, which may need a connection
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: compare-and-swap %q: %w", key, err)
 	}
@@ -492,14 +509,21 @@ func (s *Store) CompareAndSwap(ctx context.Context, key, old string, tok tokenst
 		if err != nil {
 			return false, fmt.Errorf("sqlstore: compare-and-swap %q: insert id: %w", key, err)
 		}
-		if old != "" {
-			return id == mysqlMark, nil // the UPDATE marks a match
+		swapped := id == mysqlMark // the UPDATE marks a match
+		if old == "" {
+			swapped = id != mysqlMark // the insert marks a refusal
 		}
-		return id != mysqlMark, nil // the insert marks a refusal
+		if swapped {
+			s.wrote(ctx, exp.Valid)
+		}
+		return swapped, nil
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: compare-and-swap %q: rows affected: %w", key, err)
+	}
+	if n == 1 {
+		s.wrote(ctx, exp.Valid)
 	}
 	return n == 1, nil
 }

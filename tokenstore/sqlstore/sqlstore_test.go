@@ -268,10 +268,13 @@ func TestMigrate(t *testing.T) {
 func TestDocumentedSchema(t *testing.T) {
 	forEach(t, func(t *testing.T, b backend) {
 		db := b.open(t)
-		ddl := documentedDDL(t, b.dialect)
 		name := table(t, db)
-		_, err := db.ExecContext(ctx(t), strings.Replace(ddl, sqlstore.DefaultTable, name, 1))
-		require.NoError(t, err)
+		stmts := documentedDDL(t, b.dialect)
+		require.Len(t, stmts, 2, "CREATE TABLE and CREATE INDEX")
+		for _, stmt := range stmts {
+			_, err := db.ExecContext(ctx(t), strings.ReplaceAll(stmt, sqlstore.DefaultTable, name))
+			require.NoError(t, err, stmt)
+		}
 		s, err := sqlstore.New(db, sqlstore.WithTable(name))
 		require.NoError(t, err)
 		require.NoError(t, s.Migrate(ctx(t)))
