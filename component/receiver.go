@@ -135,17 +135,13 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request, dispatch func(
 	}
 	key := pushKey(plain)
 	mkey := rc.memoryKey("", key)
-	if rc.handled(r.Context(), mkey) {
-		replySuccess(w)
-		return
-	}
 	// Concurrent deliveries of one push (WeChat retries after about 5 seconds) share one dispatch.
 	// It runs detached from the request: WeChat hanging up must not cut a credential write short.
 	_, err, _ = rc.flight.Do(key, func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), dispatchTimeout)
 		defer cancel()
 		if rc.handled(ctx, mkey) {
-			return nil, nil // handled by a flight that ended after the check above, or elsewhere
+			return nil, nil // handled before (here or at another instance): a retry or a replay
 		}
 		if err := dispatch(ctx, plain); err != nil {
 			return nil, err
