@@ -198,3 +198,31 @@ func validOption(name string, value *string) bool {
 	}
 	return value == nil || slices.Contains(vals, strings.TrimSpace(*value))
 }
+
+// AuthorizeAccounts plays many merchants' consent at once, for fleet-scale tests: each appid (added
+// as a mini program with defaults when unknown) authorises the platform with the default permission
+// sets and gets a new refresh token, as with Authorize, but no authorization code is issued and
+// nothing is pushed. The refresh tokens are returned in the order of appIDs; an account that had
+// already authorised the platform keeps its refresh token. Hand them to the SDK as a migration would
+// (component.Client.SetRefreshToken).
+func (s *Server) AuthorizeAccounts(appIDs []string) (refreshTokens []string) {
+	now := s.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	refreshTokens = make([]string, len(appIDs))
+	for i, id := range appIDs {
+		a := s.authorizers[id]
+		if a == nil {
+			a = s.addAuthorizer(Authorizer{AppID: id, MiniProgram: true})
+		}
+		if !a.authorized {
+			a.authorized = true
+			a.everAuthorized = true
+			a.refreshToken = newRefreshToken()
+			a.authTime = now
+			a.funcInfo = defaultFuncInfo(a.info.MiniProgram)
+		}
+		refreshTokens[i] = a.refreshToken
+	}
+	return refreshTokens
+}

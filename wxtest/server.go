@@ -48,7 +48,10 @@ type Server struct {
 	ticket         string
 	ticketIssuedAt time.Time
 
-	tokens       map[string]*accessToken // component and authorizer access tokens by value
+	tokens map[string]*accessToken // component and authorizer access tokens by value
+	// tokensOf lists, by kind and appid, the values in tokens that are not yet past their grace
+	// cutoff, so that issuing a token costs the same for 1 account as for 100,000.
+	tokensOf     map[tokenOwner][]string
 	preAuthCodes map[string]*preAuthCode
 	authCodes    map[string]*authCode
 	authorizers  map[string]*authorizer // by authorizer appid
@@ -181,6 +184,7 @@ func newServer(tb testing.TB, opts []Option) *Server {
 		faults:        make(map[string][]Fault),
 		quotas:        make(map[string]*quota),
 		tokens:        make(map[string]*accessToken),
+		tokensOf:      make(map[tokenOwner][]string),
 		preAuthCodes:  make(map[string]*preAuthCode),
 		authCodes:     make(map[string]*authCode),
 		authorizers:   make(map[string]*authorizer),

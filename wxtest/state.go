@@ -138,17 +138,31 @@ func (s *Server) tokenValid(kind tokenKind, appID, tok string, now time.Time) bo
 	return true
 }
 
+// tokenOwner is the kind and appid a token was issued for.
+type tokenOwner struct {
+	kind  tokenKind
+	appID string
+}
+
 // issueToken creates a new access token of kind for appID, valid accessTokenTTL; every live token of
 // the same kind and appid keeps working at most tokenGrace longer. Call with s.mu held.
 func (s *Server) issueToken(kind tokenKind, appID string, now time.Time) string {
 	cutoff := now.Add(tokenGrace)
-	for _, t := range s.tokens {
-		if t.kind == kind && t.appID == appID && (t.cutoff.IsZero() || t.cutoff.After(cutoff)) {
+	owner := tokenOwner{kind, appID}
+	live := s.tokensOf[owner][:0]
+	for _, v := range s.tokensOf[owner] {
+		t := s.tokens[v]
+		if t == nil || !t.cutoff.IsZero() && !now.Before(t.cutoff) {
+			continue // revoked, or past its grace period: it can no longer be cut
+		}
+		if t.cutoff.IsZero() || t.cutoff.After(cutoff) {
 			t.cutoff = cutoff
 		}
+		live = append(live, v)
 	}
 	tok := randToken()
 	s.tokens[tok] = &accessToken{kind: kind, appID: appID, expires: now.Add(accessTokenTTL)}
+	s.tokensOf[owner] = append(live, tok)
 	return tok
 }
 
@@ -160,11 +174,11 @@ func (s *Server) issueAuthorizerToken(appID string, now time.Time) string {
 
 // revokeTokens deletes every access token of kind for appID. Call with s.mu held.
 func (s *Server) revokeTokens(kind tokenKind, appID string) {
-	for v, t := range s.tokens {
-		if t.kind == kind && t.appID == appID {
-			delete(s.tokens, v)
-		}
+	owner := tokenOwner{kind, appID}
+	for _, v := range s.tokensOf[owner] {
+		delete(s.tokens, v)
 	}
+	delete(s.tokensOf, owner)
 }
 
 // authorizerFor returns the account appID if it has authorised the platform, else 61003 (or 61023
