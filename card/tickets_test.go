@@ -99,7 +99,11 @@ func TestAPITicketRefreshedAheadOfExpiry(t *testing.T) {
 	now.Store(&t2)
 	tk, err = c.APITicket(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, "TICKET-wxOA-2", tk)
+	assert.Equal(t, "TICKET-wxOA-1", tk, "due but valid: served while the refresh runs in the background")
+	require.Eventually(t, func() bool {
+		tk, err := c.APITicket(ctx)
+		return err == nil && tk == "TICKET-wxOA-2"
+	}, 5*time.Second, time.Millisecond)
 	assert.EqualValues(t, 2, tr.count(oaAppID))
 }
 

@@ -2,6 +2,8 @@ package tokenstore_test
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -67,4 +69,124 @@ func BenchmarkManagerTokenWarmParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// warmStore returns a Store holding a token, valid for two hours, for each of the keys.
+func warmStore(b *testing.B, keys []string) tokenstore.Store {
+	st := tokenstore.NewMemoryStore()
+	exp := time.Now().Add(2 * time.Hour)
+	ctx := context.Background()
+	for _, k := range keys {
+		if err := st.Set(ctx, k, tokenstore.Token{Value: "v-" + k, ExpiresAt: exp}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return st
+}
+
+func benchKeys(n int) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("wx0123456789abcdef:authorizer:wx%016x:access_token", i)
+	}
+	return keys
+}
+
+// BenchmarkWarmUp warms a Manager with N authorizers on a warm Store (one Manager.Token each), the
+// start-up of a platform instance. ns/key is the time per authorizer; B/key is the heap the Manager
+// holds per authorizer after GC (keys and token values excluded: the Store and the caller hold them
+// too), the figure to set against silenceper/wechat's 294 B.
+func BenchmarkWarmUp(b *testing.B) {
+	for _, n := range []int{5_000, 10_000, 100_000, 1_000_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			if n > 10_000 && testing.Short() {
+				b.Skip("large sizes skipped in -short")
+			}
+			keys := benchKeys(n)
+			st := warmStore(b, keys)
+			ctx := context.Background()
+			var perKeyNS, perKeyB float64
+			for i := 0; i < b.N; i++ {
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				start := time.Now()
+				m := tokenstore.NewManager(st, nil)
+				for _, k := range keys {
+					if _, err := m.Token(ctx, k); err != nil {
+						b.Fatal(err)
+					}
+				}
+				perKeyNS += float64(time.Since(start).Nanoseconds()) / float64(n)
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				perKeyB += float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
+				runtime.KeepAlive(m)
+			}
+			b.ReportMetric(perKeyNS/float64(b.N), "ns/key")
+			b.ReportMetric(perKeyB/float64(b.N), "B/key")
+		})
+	}
+}
+
+// warmKeys returns a Manager warmed with n keys on a warm store, and its keys.
+func warmKeys(b *testing.B, n int) (*tokenstore.Manager, []string) {
+	keys := benchKeys(n)
+	m := tokenstore.NewManager(warmStore(b, keys), nil)
+	ctx := context.Background()
+	for _, k := range keys {
+		if _, err := m.Token(ctx, k); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return m, keys
+}
+
+// BenchmarkWarmPath is Manager.Token on a warm key of a Manager holding 1 or 1M keys: the same key
+// every time (the lookup's cost, which must not grow with the map), and spread over every key (each
+// call then misses the CPU caches: memory latency, not the lookup, dominates).
+func BenchmarkWarmPath(b *testing.B) {
+	for _, n := range []int{1, 1_000_000} {
+		m, keys := warmKeys(b, n)
+		ctx := context.Background()
+		key := keys[n/2]
+		b.Run(fmt.Sprintf("%d/same-key", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := m.Token(ctx, key); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("%d/same-key-parallel", n), func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := m.Token(ctx, key); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+		b.Run(fmt.Sprintf("%d/held-source", n), func(b *testing.B) {
+			s := m.Source(key)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := s.Token(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		if n > 1 {
+			b.Run(fmt.Sprintf("%d/every-key", n), func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					if _, err := m.Token(ctx, keys[(i*7919)%n]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }

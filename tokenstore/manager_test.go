@@ -172,21 +172,30 @@ func TestStampedeAtMarginFetchesOnce(t *testing.T) {
 
 	clk.Advance(2*time.Hour - 5*time.Minute) // inside the margin, still valid
 	var wg sync.WaitGroup
-	var got sync.Map
 	for i := 0; i < 500; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			tok, err := m.Token(ctx, "k")
 			if assert.NoError(t, err) {
-				got.Store(tok.Value, true)
+				assert.Equal(t, "k-tok-1", tok.Value, "a due but valid token is served at once")
 			}
 		}()
 	}
 	wg.Wait()
+	// Stale-while-revalidate (this test asserted the old blocking refresh): the refresh runs in
+	// the background, exactly once, and its token is served from then on.
+	awaitToken(t, m, "k", "k-tok-2")
 	assert.Equal(t, int64(2), f.n.Load(), "the token at the margin is refreshed exactly once")
-	_, ok := got.Load("k-tok-2")
-	assert.True(t, ok)
+}
+
+// awaitToken calls m.Token until it returns want (a background refresh has landed).
+func awaitToken(t *testing.T, m *tokenstore.Manager, key, want string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		tok, err := m.Token(context.Background(), key)
+		return err == nil && tok.Value == want
+	}, 5*time.Second, time.Millisecond, "waiting for %s", want)
 }
 
 func TestRefreshAheadWithoutClockUsesTimer(t *testing.T) {
@@ -367,16 +376,22 @@ func TestFailedRefreshKeepsServingValidTokenThenRetries(t *testing.T) {
 	tok, err := m.Token(ctx, "k")
 	require.NoError(t, err, "a still-valid token is served when its refresh fails")
 	assert.Equal(t, tok1, tok)
+	require.Eventually(t, func() bool { return f.n.Load() == 2 }, 5*time.Second, time.Millisecond, "the background refresh ran")
+	time.Sleep(10 * time.Millisecond) // let it schedule its retry
 	for i := 0; i < 10; i++ {
-		_, _ = m.Token(ctx, "k")
+		tok, err = m.Token(ctx, "k")
+		require.NoError(t, err)
+		assert.Equal(t, tok1, tok)
 	}
+	time.Sleep(10 * time.Millisecond)
 	assert.Equal(t, int64(2), f.n.Load(), "a failed refresh is not retried on every call")
 
-	clk.Advance(6 * time.Second)
+	clk.Advance(6 * time.Second) // past the first retry delay (5s, jittered down to at least 2.5s)
 	failing.Store(false)
 	tok, err = m.Token(ctx, "k")
 	require.NoError(t, err)
-	assert.NotEqual(t, tok1.Value, tok.Value)
+	assert.Equal(t, tok1, tok, "still served while the retry runs in the background")
+	awaitToken(t, m, "k", "k-tok-3")
 
 	clk.Advance(3 * time.Hour) // expired: a failing refresh is now an error
 	failing.Store(true)
@@ -430,7 +445,8 @@ func TestDueTokenIsNotReacceptedFromStore(t *testing.T) {
 	clk.Advance(2*time.Hour - 5*time.Minute - time.Nanosecond) // due whatever the jitter drew, not yet at the bare margin
 	tok, err := m.Token(ctx, "k")
 	require.NoError(t, err)
-	assert.NotEqual(t, first.Value, tok.Value, "refreshed at margin+jitter, not later")
+	assert.Equal(t, first.Value, tok.Value, "due but valid: served while the refresh runs")
+	awaitToken(t, m, "k", "k-tok-2") // refreshed at margin+jitter, not later
 	assert.Equal(t, int64(2), f.n.Load())
 }
 
