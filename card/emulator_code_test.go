@@ -55,7 +55,7 @@ func TestEmulatorConsumeOnceThenRefused(t *testing.T) {
 	assert.Equal(t, "oUSER", info.OpenID)
 	assert.Equal(t, cardID, info.CardID)
 	assert.Equal(t, "table-3", info.OuterStr)
-	assert.Equal(t, e.s.Now().Unix(), info.BeginTime.Unix())
+	assertAround(t, e.s.Now(), info.BeginTime) // the emulator's clock runs: the time the card was taken
 
 	res, err := c.Consume(ctx, card.ConsumeRequest{Code: taken.Code})
 	require.NoError(t, err)
@@ -194,8 +194,8 @@ func TestEmulatorCodeValidityFromDateInfo(t *testing.T) {
 	require.NoError(t, err)
 	info, err := c.GetCode(ctx, card.CodeRequest{Code: taken.Code})
 	require.NoError(t, err)
-	assert.Equal(t, e.s.Now().Add(24*time.Hour).Unix(), info.BeginTime.Unix())
-	assert.Equal(t, e.s.Now().Add(31*24*time.Hour).Unix(), info.EndTime.Unix())
+	assertAround(t, e.s.Now().Add(24*time.Hour), info.BeginTime)
+	assert.Equal(t, 30*24*time.Hour, info.EndTime.Sub(info.BeginTime))
 	assert.False(t, info.CanConsume, "not valid before fixed_begin_term")
 	_, err = c.GetCode(ctx, card.CodeRequest{Code: taken.Code, CheckConsume: true})
 	assert.Equal(t, wxerr.CodeInvalidCardTime, wxerr.CodeOf(err))
@@ -422,4 +422,12 @@ func TestEmulatorGetLimitCountsHeldCodes(t *testing.T) {
 	require.NoError(t, e.s.DeleteCard(ctx, first.Code))
 	_, err = e.s.TakeCard(ctx, cardID, "oUSER", "")
 	require.NoError(t, err, "a deleted card no longer counts")
+}
+
+// assertAround checks a time WeChat stamped in whole seconds a moment before now (the emulator's
+// clock runs with real time).
+func assertAround(t *testing.T, now, got time.Time) {
+	t.Helper()
+	assert.False(t, got.After(now), "%v is after %v", got, now)
+	assert.WithinDuration(t, now, got, 5*time.Second)
 }
