@@ -1,0 +1,178 @@
+package wxtest_test
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wxopen-go/wxopen/internal/qrtest"
+	"github.com/wxopen-go/wxopen/wxtest"
+)
+
+// image POSTs body and returns the answer's content type and bytes.
+func (e *env) image(path, at string, body any) (string, []byte) {
+	e.t.Helper()
+	j, err := json.Marshal(body)
+	require.NoError(e.t, err)
+	resp, err := http.Post(e.s.URL+path+"?access_token="+url.QueryEscape(at), "application/json", bytes.NewReader(j))
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(e.t, err)
+	return resp.Header.Get("Content-Type"), b
+}
+
+func TestCodesValidateLikeWeChat(t *testing.T) {
+	e := newEnv(t)
+	at, _ := e.authorize(e.componentToken(), miniApp)
+	q := url.Values{"access_token": {at}}
+	const unlimit, code, qr = "/wxa/getwxacodeunlimit", "/wxa/getwxacode", "/cgi-bin/wxaapp/createwxaqrcode"
+
+	ctype, img := e.image(unlimit, at, map[string]any{"scene": "a=1", "check_path": false, "page": "pages/x/y"})
+	require.Equal(t, "image/png", ctype)
+	text, err := qrtest.Decode(img)
+	require.NoError(t, err)
+	assert.Equal(t, wxtest.UnlimitedCodeContent(miniApp, "pages/x/y", "a=1"), text)
+
+	for name, c := range map[string]struct {
+		path string
+		body any
+		want int
+	}{
+		"empty body":             {unlimit, "", 44002},
+		"no scene":               {unlimit, map[string]any{"page": "p"}, 47001},
+		"scene too long":         {unlimit, map[string]any{"scene": strings.Repeat("a", 33)}, 40169},
+		"scene charset":          {unlimit, map[string]any{"scene": "a b"}, 40169},
+		"page with slash":        {unlimit, map[string]any{"scene": "a", "page": "/pages/x", "check_path": false}, 41030},
+		"page with query":        {unlimit, map[string]any{"scene": "a", "page": "pages/x?y=1", "check_path": false}, 41030},
+		"page not released":      {unlimit, map[string]any{"scene": "a", "page": "pages/x"}, 41030},
+		"check_path string":      {unlimit, map[string]any{"scene": "a", "check_path": "false"}, 47001},
+		"width":                  {unlimit, map[string]any{"scene": "a", "width": 100}, 40097},
+		"env_version":            {unlimit, map[string]any{"scene": "a", "env_version": "beta"}, 40097},
+		"line_color range":       {unlimit, map[string]any{"scene": "a", "line_color": map[string]any{"r": 300, "g": 0, "b": 0}}, 40097},
+		"line_color type":        {unlimit, map[string]any{"scene": "a", "line_color": map[string]any{"r": true}}, 47001},
+		"getwxacode no path":     {code, map[string]any{"width": 430}, 47001},
+		"getwxacode long path":   {code, map[string]any{"path": strings.Repeat("a", 1025)}, 40097},
+		"createwxaqrcode long":   {qr, map[string]any{"path": strings.Repeat("a", 129)}, 40097},
+		"createwxaqrcode width":  {qr, map[string]any{"path": "p", "width": 2000}, 40097},
+		"createwxaqrcode nopath": {qr, map[string]any{}, 47001},
+	} {
+		requireCode(t, c.want, e.do(http.MethodPost, c.path, q, c.body), name)
+	}
+
+	// line_color as strings, as some SDKs send it.
+	ctype, img = e.image(code, at, map[string]any{"path": "p?x=1", "line_color": map[string]any{"r": "200", "g": "0", "b": "0"}})
+	require.Equal(t, "image/png", ctype)
+	text, err = qrtest.Decode(img)
+	require.NoError(t, err)
+	assert.Equal(t, wxtest.CodeContent(miniApp, "p?x=1"), text)
+}
+
+func TestUsersValidateLikeWeChat(t *testing.T) {
+	e := newEnv(t)
+	at, _ := e.authorize(e.componentToken(), miniApp)
+	q := url.Values{"access_token": {at}}
+	requireCode(t, 47001, e.do(http.MethodPost, "/wxa/business/getuserphonenumber", q, map[string]any{}))
+	requireCode(t, 40029, e.do(http.MethodPost, "/wxa/business/getuserphonenumber", q, map[string]any{"code": "nope"}))
+	r := e.do(http.MethodPost, "/wxa/business/getuserphonenumber", q, map[string]any{"code": e.s.IssuePhoneCode(miniApp, "86", "13800000000")})
+	requireCode(t, 0, r)
+	assert.Equal(t, miniApp, r.obj("phone_info").obj("watermark").str("appid"))
+
+	// Many expired codes are swept as new ones are issued.
+	for range 200 {
+		e.s.IssuePhoneCode(miniApp, "86", "1")
+	}
+	e.s.Advance(6 * time.Minute)
+	fresh := e.s.IssuePhoneCode(miniApp, "86", "13900000000")
+	requireCode(t, 0, e.do(http.MethodPost, "/wxa/business/getuserphonenumber", q, map[string]any{"code": fresh}))
+
+	check := func(v url.Values) result {
+		return e.do(http.MethodGet, "/wxa/checksession", v, nil)
+	}
+	requireCode(t, 40097, check(url.Values{"access_token": {at}, "openid": {"o"}}))
+	requireCode(t, 40097, check(url.Values{"access_token": {at}, "openid": {"o"}, "signature": {"s"}, "sig_method": {"md5"}}))
+	code := e.s.IssueLoginCode(miniApp, "oUSER")
+	ct := e.componentToken()
+	requireCode(t, 0, e.do(http.MethodGet, "/sns/component/jscode2session", url.Values{"appid": {miniApp}, "js_code": {code},
+		"grant_type": {"authorization_code"}, "component_appid": {e.app.AppID}, "component_access_token": {ct}}, nil))
+	key, ok := e.s.Session(miniApp, "oUSER")
+	require.True(t, ok)
+	m := hmac.New(sha256.New, []byte(key))
+	sig := hex.EncodeToString(m.Sum(nil))
+	requireCode(t, 0, check(url.Values{"access_token": {at}, "openid": {"oUSER"}, "signature": {sig}, "sig_method": {"hmac_sha256"}}))
+	requireCode(t, 87009, check(url.Values{"access_token": {at}, "openid": {"oUSER"}, "signature": {sig[:63] + "0"}, "sig_method": {"hmac_sha256"}}))
+
+	requireCode(t, 40097, e.do(http.MethodGet, "/wxa/getpaidunionid", q, nil))
+}
+
+func TestSubscribeValidatesLikeWeChat(t *testing.T) {
+	e := newEnv(t)
+	cat := wxtest.Category{First: "餐饮", Second: "中餐"}
+	e.s.AddAuthorizer(wxtest.Authorizer{AppID: miniApp, MiniProgram: true, Categories: []wxtest.Category{cat}})
+	at, _ := e.authorize(e.componentToken(), miniApp)
+	q := url.Values{"access_token": {at}}
+	tid := e.s.AddPublicTemplate(wxtest.PublicTemplate{Category: cat, Title: "提醒", LongTerm: true,
+		Keywords: []wxtest.TemplateKeyword{{Name: "事项", Rule: "thing"}, {Name: "短语", Rule: "phrase"}}})
+
+	titles := func(v url.Values) result {
+		v.Set("access_token", at)
+		return e.do(http.MethodGet, "/wxaapi/newtmpl/getpubtemplatetitles", v, nil)
+	}
+	requireCode(t, 40097, titles(url.Values{"ids": {"1"}, "start": {"0"}}))
+	requireCode(t, 40097, titles(url.Values{"ids": {"x"}, "start": {"0"}, "limit": {"1"}}))
+	requireCode(t, 40097, titles(url.Values{"ids": {"1"}, "start": {"0"}, "limit": {"31"}}))
+	r := titles(url.Values{"ids": {"1"}, "start": {"5"}, "limit": {"1"}})
+	requireCode(t, 0, r)
+	assert.Equal(t, 0, r.num("count"))
+	requireCode(t, 200014, e.do(http.MethodGet, "/wxaapi/newtmpl/getpubtemplatekeywords", url.Values{"access_token": {at}, "tid": {"99"}}, nil))
+
+	add := func(body any) result { return e.do(http.MethodPost, "/wxaapi/newtmpl/addtemplate", q, body) }
+	requireCode(t, 47001, add(map[string]any{"kidList": []int{1, 2}}))
+	requireCode(t, 200020, add(map[string]any{"tid": tid, "kidList": []int{1}}))
+	requireCode(t, 200020, add(map[string]any{"tid": tid, "kidList": []int{1, 1}}))
+	requireCode(t, 40097, add(map[string]any{"tid": tid, "kidList": []int{1, 2}, "sceneDesc": strings.Repeat("字", 16)}))
+	r = add(map[string]any{"tid": strconv.Itoa(tid), "kidList": []int{1, 2}}) // tid as a string
+	requireCode(t, 0, r)
+	id := r.str("priTmplId")
+	for range 49 {
+		requireCode(t, 0, add(map[string]any{"tid": tid, "kidList": []int{2, 1}}))
+	}
+	requireCode(t, 200012, add(map[string]any{"tid": tid, "kidList": []int{2, 1}}), "50 private templates at most")
+
+	send := func(data map[string]string, extra map[string]any) result {
+		d := map[string]any{}
+		for k, v := range data {
+			d[k] = map[string]string{"value": v}
+		}
+		body := map[string]any{"touser": "oUSER", "template_id": id, "data": d}
+		for k, v := range extra {
+			body[k] = v
+		}
+		return e.do(http.MethodPost, "/cgi-bin/message/subscribe/send", q, body)
+	}
+	ok := map[string]string{"thing1": "上课", "phrase2": "已完成"}
+	requireCode(t, 43101, send(ok, nil))
+	e.s.AcceptSubscription(miniApp, "oUSER", id)
+	requireCode(t, 47003, send(map[string]string{"thing1": strings.Repeat("字", 21), "phrase2": "好"}, nil))
+	requireCode(t, 47003, send(map[string]string{"thing1": "x", "phrase2": "太长了的短语"}, nil))
+	requireCode(t, 40097, send(ok, map[string]any{"lang": "fr"}))
+	requireCode(t, 40097, send(ok, map[string]any{"miniprogram_state": "prod"}))
+	requireCode(t, 40003, e.do(http.MethodPost, "/cgi-bin/message/subscribe/send", q, map[string]any{"template_id": id}))
+	for range 3 {
+		requireCode(t, 0, send(ok, nil), "a long-term subscription is not used up")
+	}
+	assert.Len(t, e.s.SentSubscribeMessages(miniApp), 3)
+	requireCode(t, 40037, e.do(http.MethodPost, "/wxaapi/newtmpl/deltemplate", q, map[string]any{"priTmplId": "nope"}))
+}
