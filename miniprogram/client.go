@@ -5,6 +5,12 @@
 // hands back (user info, phone number). FastRegistration creates new mini programs for a merchant with
 // the platform's own token.
 //
+// Today's gates before an audit (API digest part 2): the privacy guide, the code's privacy scan and
+// privacy interfaces (Privacy, a service of its own), service categories (AllCategories,
+// AddCategories…), audit operations (AuditQuota, SpeedUpAudit, VersionInfo, UploadAuditMedia,
+// GrayRelease, SetVisitStatus), testers, the direct domain calls, and Readiness, which reads every
+// gate still closed before a submit_audit or a release, with the errcode each would cause.
+//
 // Reads are marked idempotent and retried after network errors; writes (commit, submit_audit, release,
 // revert, undo, domain changes, name, avatar, introduction, media upload) are sent once.
 package miniprogram

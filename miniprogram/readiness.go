@@ -84,7 +84,7 @@ func (r *Readiness) Gate(g Gate) (ClosedGate, bool) {
 	return ClosedGate{}, false
 }
 
-// Readiness reads, in up to ten calls and changing nothing, every gate still closed before the
+// Readiness reads, in 7 to 12 calls and changing nothing, every gate still closed before the
 // mini program's next submit_audit or release: basic info, an approved category, the committed
 // code, its privacy scan, declarations and interfaces, the privacy guide against the scan, the
 // platform's audit quota, a pending audit, an approved version, and its server domains. Each closed

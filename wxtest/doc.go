@@ -25,6 +25,12 @@
 // public library the test fills (AddPublicTemplate); AcceptSubscription plays the user's consent and
 // SentSubscribeMessages returns what was sent.
 //
+// Mini programs meet today's gates: submit_audit is refused without name, avatar and introduction
+// (86002), an approved category (85008), a finished privacy scan (61039 for PrivacyScanTime after
+// each commit), declared and approved privacy APIs and a privacy guide covering the scan (61040), or
+// the platform's monthly audit quota (85085; SetAuditQuota, AuditsSubmitted). Reviews are played by
+// Audit, ReviewCategory, ReviewPrivacyInterface and ReviewNickname, each pushing its event.
+//
 // InjectFault makes the next calls of a path fail with an errcode, an HTTP status, a delay or a
 // dropped connection, before the call is handled or (Fault.AfterHandler) after it acted; Calls
 // counts the calls of each path.
