@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
@@ -18,6 +21,7 @@ import (
 	"github.com/wxopen-go/wxopen/miniprogram"
 	"github.com/wxopen-go/wxopen/tokenstore"
 	"github.com/wxopen-go/wxopen/tokenstore/redisstore"
+	"github.com/wxopen-go/wxopen/tokenstore/sqlstore"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -119,6 +123,37 @@ var stores = []struct {
 }{
 	{"memory", func(*testing.T) tokenstore.Store { return tokenstore.NewMemoryStore() }},
 	{"redis", newRedisStore},
+	{"mariadb", func(t *testing.T) tokenstore.Store { return newSQLStore(t, "mysql", "WXOPEN_MYSQL_DSN") }},
+	{"postgres", func(t *testing.T) tokenstore.Store { return newSQLStore(t, "pgx", "WXOPEN_POSTGRES_DSN") }},
+}
+
+// newSQLStore returns a sqlstore on a fresh table of the database named by the DSN in env, dropped
+// at the end: skipped without one outside CI, fatal inside CI (like the sqlstore tests).
+func newSQLStore(t *testing.T, driver, env string) tokenstore.Store {
+	t.Helper()
+	dsn := os.Getenv(env)
+	if dsn == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal(env + " must be set in CI (source .ci/sql.sh)")
+		}
+		t.Skip("session tests on SQL need " + env + " (source .ci/sql.sh)")
+	}
+	db, err := sql.Open(driver, dsn)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, db.PingContext(ctx), "%s does not answer", env)
+	table := "wxopen_test_session_" + randHex(6)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = db.ExecContext(ctx, "DROP TABLE IF EXISTS "+table)
+		db.Close()
+	})
+	st, err := sqlstore.New(db, sqlstore.WithTable(table))
+	require.NoError(t, err)
+	require.NoError(t, st.Migrate(ctx))
+	return st
 }
 
 // newRedisStore returns a redisstore over WXOPEN_REDIS_ADDR with a random prefix, removed at the end:

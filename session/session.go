@@ -331,7 +331,7 @@ func (m *Manager) Login(ctx context.Context, appID, code string) (*Session, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := m.store.Set(ctx, m.key(token), m.encode(r)); err != nil {
+	if err := m.store.Set(tokenstore.WithReason(ctx, "session:login"), m.key(token), m.encode(r)); err != nil {
 		return nil, fmt.Errorf("session: store: %w", err)
 	}
 	s := r.session(token)
@@ -394,7 +394,8 @@ const casAttempts = 4
 
 // update applies f to the record of token with compare-and-swap, so that a concurrent Revoke is never
 // undone: a revoked session stays revoked.
-func (m *Manager) update(ctx context.Context, token string, f func(r *record) error) (*Session, error) {
+func (m *Manager) update(ctx context.Context, token, reason string, f func(r *record) error) (*Session, error) {
+	ctx = tokenstore.WithReason(ctx, reason)
 	for range casAttempts {
 		r, old, err := m.get(ctx, token)
 		if err != nil {
@@ -417,7 +418,7 @@ func (m *Manager) update(ctx context.Context, token string, f func(r *record) er
 // Refresh extends the session of token by the TTL from now (sliding expiry), but never past its
 // login plus the max age, and returns it. The token stays the same. Errors as for Validate.
 func (m *Manager) Refresh(ctx context.Context, token string) (*Session, error) {
-	return m.update(ctx, token, func(r *record) error {
+	return m.update(ctx, token, "session:refresh", func(r *record) error {
 		now := m.now()
 		exp := now.Add(m.ttl)
 		if limit := time.UnixMilli(r.Created).Add(m.maxAge); exp.After(limit) {
@@ -437,7 +438,7 @@ func (m *Manager) SetUnionID(ctx context.Context, token, unionID string) (*Sessi
 	if unionID == "" {
 		return nil, wxerr.Invalid("unionid", "required")
 	}
-	return m.update(ctx, token, func(r *record) error {
+	return m.update(ctx, token, "session:unionid", func(r *record) error {
 		if r.UnionID == unionID {
 			return nil
 		}
