@@ -28,14 +28,15 @@ func TestMerchantGoesLive(t *testing.T) {
 	emu := wxtest.NewTestServer(t) // closed at the end; a push your handler refuses fails the test
 	app := emu.Component()
 	p, err := wxopen.New(wxopen.Config{ComponentAppID: app.AppID, AppSecret: app.AppSecret,
-		Token: app.Token, EncodingAESKey: app.EncodingAESKey}, wxopen.WithBaseURL(emu.URL))
+		Token: app.Token, EncodingAESKey: app.EncodingAESKey}, wxopen.WithBaseURL(emu.URL),
+		wxopen.WithClock(emu.Now)) // tokens and handlers on the emulator's clock: emu.Advance acts as real time
 	require.NoError(t, err)
 
 	// Your two push URLs, mounted as in production.
 	var approved atomic.Bool
-	auth, err := p.Handler(component.HandlerConfig{Now: emu.Now})
+	auth, err := p.Handler(component.HandlerConfig{})
 	require.NoError(t, err)
-	msg, err := p.MessageHandler(component.MessageHandlerConfig{Now: emu.Now,
+	msg, err := p.MessageHandler(component.MessageHandlerConfig{
 		OnAuditSuccess: func(context.Context, *component.AuditSuccessEvent) error { approved.Store(true); return nil }})
 	require.NoError(t, err)
 	mux := http.NewServeMux()

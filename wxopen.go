@@ -119,6 +119,7 @@ type options struct {
 	creds     tokenstore.Store
 	tokenOpts []tokenstore.Option
 	logger    *slog.Logger
+	clock     func() time.Time
 }
 
 // WithHTTPClient sends every request through hc (its transport, proxy and TLS settings); hc is never
@@ -218,6 +219,22 @@ func WithTokenOptions(opts ...tokenstore.Option) Option {
 	}
 }
 
+// WithClock sets the clock of every part of the Platform (default time.Now): the token managers
+// (component, authorizer and card api_ticket), the verify ticket's lifetime, the times of
+// authorisation records, and the push handlers' timestamp window (unless their config sets Now). In a
+// test give it the emulator's clock, wxopen.WithClock(emu.Now), and the emulator's Advance behaves as
+// real time would: each token is refreshed once when it falls due, and pushes stamped with the
+// emulator's time are accepted. Leases and push memories kept in the stores keep the stores' clock.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) error {
+		if now == nil {
+			return wxerr.Invalid("clock", "non-nil")
+		}
+		o.clock = now
+		return nil
+	}
+}
+
 // Platform is a WeChat third-party platform: the entry point of wxopen. It is safe for concurrent use;
 // create one per platform at start-up and share it.
 type Platform struct {
@@ -251,6 +268,11 @@ func New(cfg Config, opts ...Option) (*Platform, error) {
 		o.creds = tokenstore.NewMemoryStore()
 	}
 	copts := []component.Option{component.WithTokenOptions(o.tokenOpts...)}
+	cardOpts := o.tokenOpts
+	if o.clock != nil {
+		copts = append(copts, component.WithClock(o.clock))
+		cardOpts = append(cardOpts[:len(cardOpts):len(cardOpts)], tokenstore.WithClock(o.clock))
+	}
 	if o.logger != nil {
 		copts = append(copts, component.WithLogger(o.logger))
 	}
@@ -259,7 +281,7 @@ func New(cfg Config, opts ...Option) (*Platform, error) {
 		return nil, err
 	}
 	p := &Platform{caller: caller, comp: comp, tokens: o.tokens, creds: o.creds, logger: o.logger}
-	p.cardTickets = card.NewTickets(o.tokens, p.Authorizer, o.tokenOpts...)
+	p.cardTickets = card.NewTickets(o.tokens, p.Authorizer, cardOpts...)
 	return p, nil
 }
 

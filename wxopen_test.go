@@ -90,6 +90,7 @@ func TestNewValidatesOptions(t *testing.T) {
 		"nil credential store": wxopen.WithCredentialStore(nil),
 		"zero timeout":         wxopen.WithTimeout(0),
 		"negative retry":       wxopen.WithRetry(wxopen.RetryPolicy{MaxAttempts: -1}),
+		"nil clock":            wxopen.WithClock(nil),
 	}
 	for name, opt := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -100,7 +100,7 @@ func (t *Tickets) fetch(ctx context.Context, key string) (tokenstore.Token, erro
 	if a == nil {
 		return tokenstore.Token{}, fmt.Errorf("card: no authorizer client for %s", appID)
 	}
-	start := time.Now()
+	start := t.mgr.Now() // the Manager's clock (wxopen.WithClock in tests)
 	var out ticketResponse
 	err := a.Call(ctx, &wxhttp.Request{
 		Method:     "GET",

@@ -61,6 +61,20 @@ func WithTokenOptions(opts ...tokenstore.Option) Option {
 	return func(c *Client) { c.managerOpts = append(c.managerOpts, opts...) }
 }
 
+// WithClock sets the platform's clock (default time.Now): the expiry of its tokens (its token
+// managers get tokenstore.WithClock), the verify ticket's lifetime, the times of authorisation
+// records, and the push handlers' timestamp window unless their config sets Now. A test gives it the
+// emulator's clock (wxtest.Server.Now), so that the emulator's Advance behaves as real time would.
+// Leases and memories kept in the stores keep the stores' own clock.
+func WithClock(now func() time.Time) Option {
+	return func(c *Client) {
+		if now != nil {
+			c.now = now
+			c.managerOpts = append(c.managerOpts, tokenstore.WithClock(now))
+		}
+	}
+}
+
 // WithLogger sets the logger the push handlers use when their config names none.
 func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 

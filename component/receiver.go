@@ -71,7 +71,7 @@ func newReceiver(c *Client, maxBody int64, skew time.Duration, now func() time.T
 		skew = DefaultMaxClockSkew
 	}
 	if now == nil {
-		now = time.Now
+		now = c.now // the platform's clock (WithClock), time.Now by default
 	}
 	if log == nil {
 		log = c.log

@@ -127,6 +127,10 @@ func (m *Manager) Store() Store { return m.store }
 // Len returns how many keys the Manager holds in memory (each with its Source and current token).
 func (m *Manager) Len() int { return int(m.n.Load()) }
 
+// Now returns the time on the Manager's clock (WithClock; time.Now by default). A Fetcher computes
+// the expiry of what it fetches with it, so that tokens and their expiry share one clock.
+func (m *Manager) Now() time.Time { return m.clock() }
+
 func (m *Manager) clock() time.Time {
 	if m.now != nil {
 		return m.now()
