@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wxopen-go/wxopen/internal/qrtest"
 	"github.com/wxopen-go/wxopen/wxtest"
 )
 
@@ -313,6 +314,7 @@ func TestServeRealMode(t *testing.T) {
 		"message and event URL            https://platform.example.com/wechat/msg/$APPID$\n",
 		"authorisation initiation domain  platform.example.com\n",
 		"Merchants authorise the platform from https://platform.example.com/wechat/start.",
+		"Its QR code, to save and scan from WeChat: https://platform.example.com/wechat/start.png\n",
 		"Waiting for WeChat's component_verify_ticket",
 		"open it from a page of platform.example.com):\n  https://mp.weixin.qq.com/cgi-bin/componentloginpage?component_appid=" + app.AppID + "&pre_auth_code=",
 		"&redirect_uri=https%3A%2F%2Fplatform.example.com%2Fwechat%2Fauthorized\n",
@@ -343,6 +345,17 @@ func TestServeRealMode(t *testing.T) {
 	// The regular ticket pushes go on; the URL was printed once.
 	_, err = emu.PushVerifyTicket(ctx)
 	require.NoError(t, err)
+
+	// The start page's QR code reads back as its URL.
+	resp, err = http.Get(base + startQRPath)
+	require.NoError(t, err)
+	img, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, "image/png", resp.Header.Get("Content-Type"))
+	text, err := qrtest.Decode(img)
+	require.NoError(t, err)
+	assert.Equal(t, "https://platform.example.com/wechat/start", text)
 
 	// Back from WeChat.
 	resp, err = http.Get(base + authorizedPath + "?auth_code=x&expires_in=600")

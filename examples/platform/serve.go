@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wxopen-go/wxopen"
+	"github.com/wxopen-go/wxopen/authlink"
 	"github.com/wxopen-go/wxopen/component"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
@@ -23,6 +24,10 @@ import (
 const (
 	startPath      = "/wechat/start"
 	authorizedPath = "/wechat/authorized"
+	// startQRPath serves the start page's URL as a PNG QR code: merchants save it and scan it from
+	// WeChat (inside the merchant-admin mini program a link cannot be opened). The start page makes a
+	// fresh pre-auth code on every open, so the image never expires.
+	startQRPath = "/wechat/start.png"
 )
 
 // shutdownGrace is how long pushes being handled may take to finish after SIGINT or SIGTERM.
@@ -96,6 +101,11 @@ func serve(ctx context.Context, out io.Writer, cfg realConfig) error {
 		fmt.Fprintf(w, "<!doctype html>\n<title>Authorise the platform</title>\n<p><a href=\"%s\">Authorise your official account or mini program</a></p>\n",
 			html.EscapeString(u))
 	})
+	qr, err := authlink.QRCodeHandler(cfg.PublicURL+startPath, 0, nil)
+	if err != nil {
+		return err
+	}
+	mux.Handle("GET "+startQRPath, qr)
 	mux.HandleFunc("GET "+authorizedPath, func(w http.ResponseWriter, r *http.Request) {
 		// WeChat also pushes "authorized" with the same code, and the handler stores the tokens.
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -119,6 +129,7 @@ func serve(ctx context.Context, out io.Writer, cfg realConfig) error {
 	fmt.Fprintf(out, "  message and event URL            %s%s\n", cfg.PublicURL, messageURLPath)
 	fmt.Fprintf(out, "  authorisation initiation domain  %s\n", host)
 	fmt.Fprintf(out, "Merchants authorise the platform from %s%s.\n", cfg.PublicURL, startPath)
+	fmt.Fprintf(out, "Its QR code, to save and scan from WeChat: %s%s\n", cfg.PublicURL, startQRPath)
 	fmt.Fprintln(out, "Credentials are kept in memory: a restart loses the verify ticket and every merchant's refresh token.")
 
 	// A ticket kept by a durable credential store from an earlier run works at once. Otherwise ask
