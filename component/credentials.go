@@ -33,6 +33,9 @@ const (
 	eventLockLease = time.Minute
 	// eventLockWait is how long an event waits for another instance's event on the same authorizer.
 	eventLockWait = 5 * time.Second
+	// authCodeTTL is how long an authorisation code lives (digest 1.4: the redirect's expires_in,
+	// 600 in WeChat's sample; the emulator uses 600 s).
+	authCodeTTL = 10 * time.Minute
 )
 
 // errSuperseded reports an authorisation event that is not applied because the credential store holds
@@ -265,6 +268,14 @@ func (c *Client) storedIsNewer(ctx context.Context, appID string, at time.Time) 
 		return true, nil
 	}
 	return false, err
+}
+
+// authorisedSince reports whether appID's stored record is an authorisation (not a revocation) of an
+// event at since or later. A store failure counts as no.
+func (c *Client) authorisedSince(ctx context.Context, appID string, since time.Time) bool {
+	s, err := c.readCred(ctx, c.authorizerKey(appID, "authorization"))
+	rec, ok := decodeRecord(s)
+	return err == nil && ok && !rec.Revoked && !rec.eventTime().Before(since)
 }
 
 // --- authorisation events -------------------------------------------------------------------------

@@ -443,3 +443,27 @@ func TestLateOlderVerifyTicketNotStored(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "ticket@@@newer", tok.Value)
 }
+
+// The redirect page exchanged the code (QueryAuth) before the authorized push of the same
+// authorisation arrived: WeChat refuses the used code, and the push is answered success, not 500
+// forever. The stored authorisation stands.
+func TestAuthorizedPushAfterRedirectExchange(t *testing.T) {
+	creds := newFailingStore(nil)
+	wx := newRotatingWeChat("")
+	a := newNode(t, creds, wx)
+	code := wx.issueCode("wxA")
+	_, err := a.c.QueryAuth(context.Background(), code)
+	require.NoError(t, err)
+	require.Equal(t, "SECRET-RT-2", storedRefreshToken(t, creds))
+
+	// WeChat's clock runs a few seconds ahead of ours: the push looks newer than the exchange.
+	assert.Equal(t, http.StatusOK, authorizedPush(t, time.Now().Add(3*time.Second), code).to(a.h))
+	assert.Equal(t, 2, wx.exchanges(), "tried once more; WeChat refused the used code")
+	assert.Equal(t, "SECRET-RT-2", storedRefreshToken(t, creds))
+	assert.Equal(t, []string{"authorized (superseded)"}, a.seen())
+
+	// A refused code for an account whose stored authorisation is older than the code's lifetime
+	// is an error.
+	assert.Equal(t, http.StatusInternalServerError, authorizedPush(t, time.Now().Add(11*time.Minute), "queryauthcode@@@unknown").to(a.h))
+	assert.Equal(t, []string{"authorized (superseded)"}, a.seen())
+}

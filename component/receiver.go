@@ -342,6 +342,12 @@ func (rc *receiver) exchange(ctx context.Context, code, appID string, at time.Ti
 		}
 		a, err := c.queryAuth(ctx, code)
 		if err != nil {
+			if wxerr.CodeOf(err) == wxerr.CodeAuthCodeInvalid && appID != "" && c.authorisedSince(ctx, appID, at.Add(-authCodeTTL)) {
+				// The code was consumed by a direct QueryAuth (the redirect page) within the code's
+				// lifetime, whose authorisation is stored: this push changes nothing, and answering
+				// 500 would only repeat it (WeChat refuses the code for good).
+				return nil, errSuperseded
+			}
 			return nil, err
 		}
 		if a.AuthorizerAppID != appID {
