@@ -193,7 +193,8 @@ const settleTimeout = 10 * time.Second
 //   - WeChat's success answer: Consumed, nil error — the only case with a nil error;
 //   - 40099 (another till consumed it in between): AlreadyConsumed, ErrAlreadyConsumed;
 //   - another errcode: NotConsumed and the *wxerr.APIError;
-//   - no answer (connection lost, timeout, 5xx): the code is read again and the result Settled.
+//   - no answer (connection lost, timeout, 5xx) or -1 (system busy, which does not say whether the
+//     consume was done): the code is read again and the result Settled.
 //     CONSUMED then means this call consumed it (the code was consumable just before; only a consume
 //     of the same code by another caller in that instant could also explain it) and gives Consumed
 //     with a nil error; another state gives NotConsumed and the transport error (Consume may be
@@ -244,11 +245,12 @@ func (c *Client) Consume(ctx context.Context, req ConsumeRequest) (*ConsumeResul
 		return res, fmt.Errorf("%w: %w", ErrAlreadyConsumed, err)
 	}
 	var apiErr *wxerr.APIError
-	if errors.As(err, &apiErr) {
+	if errors.As(err, &apiErr) && !wxerr.IsTemporary(err) {
 		res.Outcome = NotConsumed
 		return res, err
 	}
-	// The answer was lost: settle by reading the code, never by consuming again.
+	// The answer was lost, or was WeChat's -1 (system busy: the consume may have been done): settle
+	// by reading the code, never by consuming again.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
 	after, rerr := c.GetCode(sctx, CodeRequest{Code: req.Code, CardID: req.CardID})

@@ -180,6 +180,20 @@ func TestConsumeLostAnswerSettledByReading(t *testing.T) {
 	}
 }
 
+// TestConsumeSystemBusySettledByReading: -1 does not say whether the consume was done; it is
+// settled like a lost answer, and the consume is not resent (a write is never retried after -1).
+func TestConsumeSystemBusySettledByReading(t *testing.T) {
+	e := setup(t)
+	reads := e.codeGetSequence(t, codeNormalAnswer, codeConsumedAnswer)
+	e.expectPOST(t, "/card/code/consume", `{"code":"C1"}`, `{"errcode":-1,"errmsg":"system error"}`)
+	res, err := e.card(oaAppID).Consume(context.Background(), card.ConsumeRequest{Code: "C1"})
+	require.NoError(t, err)
+	assert.Equal(t, card.Consumed, res.Outcome)
+	assert.True(t, res.Settled)
+	assert.Equal(t, 1, e.mt.GetCallCountInfo()["POST "+base+"/card/code/consume"])
+	assert.Equal(t, 2, *reads)
+}
+
 func TestConsumeLostAnswerAndFailedReadIsUnknown(t *testing.T) {
 	e := setup(t)
 	first := true

@@ -431,3 +431,20 @@ func assertAround(t *testing.T, now, got time.Time) {
 	assert.False(t, got.After(now), "%v is after %v", got, now)
 	assert.WithinDuration(t, now, got, 5*time.Second)
 }
+
+// TestEmulatorConsumeDoneButAnsweredSystemBusy: the emulator consumes the code, then answers -1.
+func TestEmulatorConsumeDoneButAnsweredSystemBusy(t *testing.T) {
+	e := newEmu(t)
+	e.addOfficialAccount(emuOA)
+	ctx := context.Background()
+	cardID := e.createWithUploadedLogo(nil)
+	taken, err := e.s.TakeCard(ctx, cardID, "oUSER", "")
+	require.NoError(t, err)
+	e.s.ResetCalls()
+	e.s.InjectFault("/card/code/consume", wxtest.Fault{ErrCode: -1, AfterHandler: true})
+	res, err := e.card(emuOA).Consume(ctx, card.ConsumeRequest{Code: taken.Code})
+	require.NoError(t, err)
+	assert.Equal(t, card.Consumed, res.Outcome)
+	assert.True(t, res.Settled)
+	assert.Equal(t, 1, e.s.Calls("/card/code/consume"))
+}
