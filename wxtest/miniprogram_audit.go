@@ -5,7 +5,8 @@ package wxtest
 //
 // Rules the emulator enforces, and the errcodes it answers:
 //   - The audit quota belongs to the platform and counts per month (China time): every accepted
-//     submit_audit uses one; with none left submit_audit answers 85085. SetAuditQuota sets the
+//     submit_audit uses one (an undone or rejected audit does not give it back: unverified, the
+//     conservative choice); with none left submit_audit answers 85085. SetAuditQuota sets the
 //     monthly allocations (DefaultAuditQuota, DefaultSpeedUpQuota); AuditsSubmitted counts them.
 //   - speedupaudit: the audit must be the latest and under review (89402), not yet expedited
 //     (89404), with an expedite left this month (89405).
