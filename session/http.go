@@ -55,8 +55,10 @@ func AppIDFromRequest(r *http.Request) string {
 
 // Middleware validates the bearer token of each request and serves next with the session in the
 // request's context (FromContext). When the request names its mini program (AppIDFromRequest), a
-// token of another mini program is refused. A request without a valid session gets 401 with
-// {"errcode":401,...}; a store failure gets 503, so that an outage does not log every user out.
+// token of another mini program is refused. A session with less than half of its TTL left is
+// refreshed (sliding expiry for active users, bounded by the max age). A request without a valid
+// session gets 401 with {"errcode":401,...}; a store failure gets 503, so that an outage does not log
+// every user out.
 func (m *Manager) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := m.fromRequest(r)
@@ -64,7 +66,7 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 			m.writeSessionError(w, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), s)))
+		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), m.slide(r, s))))
 	})
 }
 
@@ -77,6 +79,20 @@ func (m *Manager) fromRequest(r *http.Request) (*Session, error) {
 		return m.ValidateFor(r.Context(), appID, token)
 	}
 	return m.Validate(r.Context(), token)
+}
+
+// slide refreshes s when less than half of the TTL is left, so that an active user stays logged in
+// (at most one store write per session and half TTL). A failed refresh keeps s: the request goes on.
+func (m *Manager) slide(r *http.Request, s *Session) *Session {
+	if s.ExpiresAt.Sub(m.now()) >= m.ttl/2 {
+		return s
+	}
+	ns, err := m.Refresh(r.Context(), s.Token)
+	if err != nil {
+		m.log.LogAttrs(r.Context(), slog.LevelWarn, "session: sliding refresh failed", slog.Any("session", *s), slogErr(err))
+		return s
+	}
+	return ns
 }
 
 func (m *Manager) writeSessionError(w http.ResponseWriter, err error) {

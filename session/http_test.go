@@ -155,3 +155,35 @@ func TestMiddleware(t *testing.T) {
 	code, _ = do(t, m.IsValidTokenHandler(false), "GET", "/x", appA, s.Token, "")
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 }
+
+func TestMiddlewareSlidesActiveSessions(t *testing.T) {
+	eachStore(t, func(t *testing.T, st tokenstore.Store) {
+		e := newEnv(t, st) // TTL 1h, max age 3h
+		s := e.login(t, appA, "oUSER")
+		var seen []time.Time
+		h := e.m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got, _ := session.FromContext(r.Context())
+			seen = append(seen, got.ExpiresAt)
+		}))
+		e.clk.Advance(29 * time.Minute)
+		code, _ := do(t, h, "GET", "/x", appA, s.Token, "")
+		require.Equal(t, http.StatusOK, code)
+		assert.Equal(t, s.ExpiresAt, seen[0], "more than half the TTL left: no write")
+
+		e.clk.Advance(2 * time.Minute) // 31 min: less than half left
+		code, _ = do(t, h, "GET", "/x", appA, s.Token, "")
+		require.Equal(t, http.StatusOK, code)
+		assert.Equal(t, e.clk.Now().Add(time.Hour), seen[1], "refreshed")
+		v, err := e.m.Validate(context.Background(), s.Token)
+		require.NoError(t, err)
+		assert.Equal(t, seen[1], v.ExpiresAt, "stored")
+
+		// An active user stays in for the max age, not longer.
+		for range 6 {
+			e.clk.Advance(31 * time.Minute)
+			do(t, h, "GET", "/x", appA, s.Token, "")
+		}
+		code, _ = do(t, h, "GET", "/x", appA, s.Token, "")
+		assert.Equal(t, http.StatusUnauthorized, code, "past login + 3h")
+	})
+}
