@@ -72,10 +72,11 @@ func (c *Client) Testers(ctx context.Context) ([]string, error) {
 
 // validateWeChatID checks the shape of a WeChat ID: a letter, then 5 to 19 letters, digits, - or _.
 func validateWeChatID(id string) error {
-	ok := len(id) >= 6 && len(id) <= 20 && (id[0]|0x20 >= 'a' && id[0]|0x20 <= 'z')
+	letter := func(ch byte) bool { return 'a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z' }
+	ok := len(id) >= 6 && len(id) <= 20 && letter(id[0])
 	for i := 1; ok && i < len(id); i++ {
 		ch := id[i]
-		ok = ch|0x20 >= 'a' && ch|0x20 <= 'z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_'
+		ok = letter(ch) || '0' <= ch && ch <= '9' || ch == '-' || ch == '_'
 	}
 	if !ok {
 		return wxerr.Invalid("wechatid", "a WeChat ID: a letter, then 5 to 19 letters, digits, - or _")

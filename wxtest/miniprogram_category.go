@@ -92,7 +92,8 @@ func (s *Server) categories(appID string) *mpCategories {
 }
 
 func (s *Server) registerMPCategory() {
-	need := func(h func(c *call) (any, error)) func(c *call) (any, error) { return needFunc(h, true, 18) }
+	// Category management is permission set 30 (older pages also name 61).
+	need := func(h func(c *call) (any, error)) func(c *call) (any, error) { return needFunc(h, true, 30, 61) }
 	s.route(http.MethodGet, pathAllCategories, authAuthorizer, need(s.mpAllCategories))
 	s.route(http.MethodPost, pathCategoriesByType, authAuthorizer, need(s.mpAllCategories))
 	s.route(http.MethodGet, pathAccountCategory, authAuthorizer, need(s.mpAccountCategories))
@@ -113,7 +114,8 @@ func catalogueByIDs(first, second int) (catalogueEntry, bool) {
 
 // mpAllCategories: GET /cgi-bin/wxopen/getallcategories and POST getcategoriesbytype.
 func (s *Server) mpAllCategories(c *call) (any, error) {
-	if c.r.Method == http.MethodPost {
+	byType := c.r.Method == http.MethodPost
+	if byType {
 		var req struct {
 			VerifyType *int `json:"verify_type"`
 		}
@@ -152,6 +154,9 @@ func (s *Server) mpAllCategories(c *call) (any, error) {
 		}
 		nodes = append(nodes, map[string]any{"id": id, "name": e.second, "level": 2, "father": categoryID(e.first),
 			"children": []int{}, "sensitive_type": sensitive, "qualify": map[string]any{"exter_list": exter, "remark": ""}, "is_hidden": false})
+	}
+	if byType { // levels 1 and 2 only
+		nodes = nodes[1:]
 	}
 	return withOK(map[string]any{"categories_list": map[string]any{"categories": nodes}}), nil
 }

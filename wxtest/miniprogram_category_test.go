@@ -82,3 +82,13 @@ func TestCategoryLifecycle(t *testing.T) {
 	requireCode(t, 0, add(map[string]any{"first": f3, "second": s3}, map[string]any{"first": f4, "second": s4}))
 	requireCode(t, 53300, add(map[string]any{"first": f2, "second": s2}))
 }
+
+func TestCategoryNeedsPermissionSet30(t *testing.T) {
+	m := newMPEnv(t)
+	_, err := m.s.UpdateAuthorization(context.Background(), m.appID, 17, 18)
+	require.NoError(t, err)
+	requireCode(t, 61007, m.call(http.MethodGet, "/cgi-bin/wxopen/getcategory", nil))
+	requireCode(t, 0, m.call(http.MethodGet, "/wxa/get_category", nil), "wxa/get_category is set 18")
+	byType := m.call(http.MethodPost, "/cgi-bin/wxopen/getcategoriesbytype", map[string]int{"verify_type": 1})
+	requireCode(t, 61007, byType)
+}
