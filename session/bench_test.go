@@ -91,3 +91,23 @@ func BenchmarkMiddleware(b *testing.B) {
 		h.ServeHTTP(w, r)
 	}
 }
+
+// BenchmarkValidateRedis is Validate over the network: one GET on loopback Redis.
+func BenchmarkValidateRedis(b *testing.B) {
+	m, err := session.New(newRedisStore(b), benchLoginer)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := m.Login(ctx, appA, "1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := m.Validate(ctx, s.Token); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

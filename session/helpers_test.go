@@ -122,7 +122,7 @@ var stores = []struct {
 	new  func(t *testing.T) tokenstore.Store
 }{
 	{"memory", func(*testing.T) tokenstore.Store { return tokenstore.NewMemoryStore() }},
-	{"redis", newRedisStore},
+	{"redis", func(t *testing.T) tokenstore.Store { return newRedisStore(t) }},
 	{"mariadb", func(t *testing.T) tokenstore.Store { return newSQLStore(t, "mysql", "WXOPEN_MYSQL_DSN") }},
 	{"postgres", func(t *testing.T) tokenstore.Store { return newSQLStore(t, "pgx", "WXOPEN_POSTGRES_DSN") }},
 }
@@ -158,7 +158,7 @@ func newSQLStore(t *testing.T, driver, env string) tokenstore.Store {
 
 // newRedisStore returns a redisstore over WXOPEN_REDIS_ADDR with a random prefix, removed at the end:
 // skipped without a server outside CI, fatal inside CI (like the redisstore tests).
-func newRedisStore(t *testing.T) tokenstore.Store {
+func newRedisStore(t testing.TB) tokenstore.Store {
 	t.Helper()
 	addr := os.Getenv("WXOPEN_REDIS_ADDR")
 	if addr == "" {
