@@ -11,6 +11,10 @@
 // TTL. Such a Redis may serve as the credential store (verify ticket, refresh tokens) only if it does
 // not evict keys and persists them: see NewCredentialStore.
 //
+// The conditional writes (CompareAndSwap, CompareAndDelete) are Lua scripts that compare the decoded
+// value, run inside MULTI/EXEC so that go-redis never resends one whose reply was lost: the caller
+// gets the error and reads the key to learn the outcome.
+//
 // Locks (TryLock) are plain keys under the same prefix holding a random owner id with a PX lease; the
 // Manager names them "<key>:lock".
 //
