@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/wxopen-go/wxopen/wxerr"
@@ -327,10 +328,11 @@ type AuditStatus struct {
 	// Reason is why it was rejected or delayed; it may contain <br> markup.
 	Reason string
 	// ScreenShots are media ids of the reviewers' screenshots (permanent material).
-	ScreenShots     []string
-	UserVersion     string
-	UserDesc        string
-	SubmitAuditTime int64 // unix seconds
+	ScreenShots []string
+	UserVersion string
+	UserDesc    string
+	// SubmitAuditTime is when the version was submitted; zero when WeChat gave none.
+	SubmitAuditTime time.Time
 }
 
 // UnmarshalJSON decodes WeChat's answer, whose screenshot field is spelt "screenshot" in
@@ -357,7 +359,7 @@ func (s *AuditStatus) UnmarshalJSON(b []byte) error {
 		shots = raw.ScreenShot
 	}
 	*s = AuditStatus{AuditID: raw.AuditID, Status: *raw.Status, Reason: raw.Reason, ScreenShots: splitIDs(shots),
-		UserVersion: raw.UserVersion, UserDesc: raw.UserDesc, SubmitAuditTime: raw.SubmitAuditTime}
+		UserVersion: raw.UserVersion, UserDesc: raw.UserDesc, SubmitAuditTime: unixTime(raw.SubmitAuditTime)}
 	return nil
 }
 
@@ -422,10 +424,34 @@ func (c *Client) RevertRelease(ctx context.Context) error {
 
 // ReleaseVersion is a past release RevertRelease may go back to.
 type ReleaseVersion struct {
-	AppVersion  int64  `json:"app_version"`
-	UserVersion string `json:"user_version"`
-	UserDesc    string `json:"user_desc"`
-	CommitTime  int64  `json:"commit_time"` // unix seconds
+	AppVersion  int64
+	UserVersion string
+	UserDesc    string
+	// CommitTime is when the version's code was committed; zero when WeChat gave none.
+	CommitTime time.Time
+}
+
+// UnmarshalJSON decodes WeChat's form, commit_time in unix seconds.
+func (v *ReleaseVersion) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		AppVersion  int64  `json:"app_version"`
+		UserVersion string `json:"user_version"`
+		UserDesc    string `json:"user_desc"`
+		CommitTime  int64  `json:"commit_time"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*v = ReleaseVersion{AppVersion: raw.AppVersion, UserVersion: raw.UserVersion, UserDesc: raw.UserDesc, CommitTime: unixTime(raw.CommitTime)}
+	return nil
+}
+
+// unixTime is the time of WeChat's unix seconds s; 0 (none given) is the zero time.
+func unixTime(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0)
 }
 
 // ReleaseHistory lists the releases the mini program can revert to.

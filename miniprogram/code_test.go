@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
@@ -283,7 +284,7 @@ func TestAuditStatus(t *testing.T) {
 	st, err := e.c.AuditStatus(ctx, 1234567)
 	require.NoError(t, err)
 	assert.Equal(t, &miniprogram.AuditStatus{AuditID: 1234567, Status: miniprogram.AuditRejected, Reason: "页面<br>空白",
-		ScreenShots: []string{"S1", "S2"}, UserVersion: "v1", UserDesc: "d", SubmitAuditTime: 1700000000}, st)
+		ScreenShots: []string{"S1", "S2"}, UserVersion: "v1", UserDesc: "d", SubmitAuditTime: time.Unix(1700000000, 0)}, st)
 
 	e.expect(t, call{method: "POST", path: "/wxa/get_auditstatus", body: `{"auditid":1}`, reply: `{"errcode":85012,"errmsg":"invalid audit id"}`})
 	_, err = e.c.AuditStatus(ctx, 1)
@@ -307,7 +308,7 @@ func TestLatestAuditStatusBothSpellings(t *testing.T) {
 		st, err := e.c.LatestAuditStatus(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, &miniprogram.AuditStatus{AuditID: 77, Status: miniprogram.AuditRejected, Reason: "r", ScreenShots: []string{"A", "B"},
-			UserVersion: "v2", UserDesc: "x", SubmitAuditTime: 5}, st)
+			UserVersion: "v2", UserDesc: "x", SubmitAuditTime: time.Unix(5, 0)}, st)
 	}
 	e := setup(t)
 	e.expect(t, call{method: "GET", path: "/wxa/get_latest_auditstatus", reply: `{"auditid":78,"status":0,"ScreenShot":""}`})
@@ -366,7 +367,7 @@ func TestRevertUndoHistory(t *testing.T) {
 		reply: `{"errcode":0,"errmsg":"ok","version_list":[{"commit_time":10,"user_version":"v1","user_desc":"a","app_version":3}]}`})
 	h, err := e.c.ReleaseHistory(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []miniprogram.ReleaseVersion{{AppVersion: 3, UserVersion: "v1", UserDesc: "a", CommitTime: 10}}, h)
+	assert.Equal(t, []miniprogram.ReleaseVersion{{AppVersion: 3, UserVersion: "v1", UserDesc: "a", CommitTime: time.Unix(10, 0)}}, h)
 
 	for _, code := range []wxerr.Code{87011, 87012, -1} {
 		e := setup(t)

@@ -29,7 +29,7 @@ func TestEmulatorPhoneNumberByCode(t *testing.T) {
 	assert.Equal(t, "13800000000", p.PurePhoneNumber)
 	assert.Equal(t, "86", p.CountryCode)
 	assert.Equal(t, shopApp, p.Watermark.AppID)
-	assert.Equal(t, e.s.Now().Unix(), p.Watermark.Timestamp)
+	assert.Equal(t, e.s.Now().Unix(), p.Watermark.Timestamp.Unix())
 	_, err = mp.PhoneNumber(ctx, code)
 	assert.Equal(t, wxerr.CodeInvalidCode, wxerr.CodeOf(err), "single use")
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"time"
 
 	"github.com/wxopen-go/wxopen/crypto"
 	"github.com/wxopen-go/wxopen/internal/wxhttp"
@@ -81,8 +82,34 @@ func (c *Client) Login(ctx context.Context, jsCode string) (*Session, error) {
 
 // Watermark is the stamp WeChat puts in decrypted data: the mini program's appid and the time.
 type Watermark struct {
+	AppID string
+	// Timestamp is when WeChat encrypted the data (a replayed old payload has an old one).
+	Timestamp time.Time
+}
+
+// watermarkJSON is WeChat's form of a Watermark, timestamp in unix seconds.
+type watermarkJSON struct {
 	AppID     string `json:"appid"`
-	Timestamp int64  `json:"timestamp"` // unix seconds
+	Timestamp int64  `json:"timestamp"`
+}
+
+// UnmarshalJSON decodes WeChat's form, {"appid":…,"timestamp":unix seconds}.
+func (w *Watermark) UnmarshalJSON(b []byte) error {
+	var raw watermarkJSON
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*w = Watermark{AppID: raw.AppID, Timestamp: unixTime(raw.Timestamp)}
+	return nil
+}
+
+// MarshalJSON encodes WeChat's form again.
+func (w Watermark) MarshalJSON() ([]byte, error) {
+	var ts int64
+	if !w.Timestamp.IsZero() {
+		ts = w.Timestamp.Unix()
+	}
+	return json.Marshal(watermarkJSON{AppID: w.AppID, Timestamp: ts})
 }
 
 // UserInfo is the user profile a mini program receives encrypted (wx.getUserInfo).

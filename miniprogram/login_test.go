@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
@@ -100,7 +101,7 @@ func TestDecryptUserInfoOfficialVector(t *testing.T) {
 		OpenID: "oGZUI0egBJY1zhBYw2KhdUfwVJJE", UnionID: "ocMvos6NjeKLIBqg5Mr9QjxrP1FA", NickName: "Band", Gender: 1,
 		Language: "zh_CN", City: "Guangzhou", Province: "Guangdong", Country: "CN",
 		AvatarURL: "http://wx.qlogo.cn/mmopen/vi_32/aSKcBBPpibyKNicHNTMM0qJVh8Kjgiak2AHWr8MHM4WgMEm7GFhsf8OYrySdbvAMvTsw3mo8ibKicsnfN5pRjl1p8HQ/0",
-		Watermark: miniprogram.Watermark{AppID: vecAppID, Timestamp: 1477314187},
+		Watermark: miniprogram.Watermark{AppID: vecAppID, Timestamp: time.Unix(1477314187, 0)},
 	}, u)
 	assert.Zero(t, e.mt.GetTotalCallCount(), "decryption sends nothing")
 }
@@ -174,7 +175,7 @@ func TestDecryptPhoneNumber(t *testing.T) {
 	p, err := e.c.DecryptPhoneNumber(otherKey, data, otherIV)
 	require.NoError(t, err)
 	assert.Equal(t, &miniprogram.PhoneNumber{PhoneNumber: "+86 13800000000", PurePhoneNumber: "13800000000", CountryCode: "86",
-		Watermark: miniprogram.Watermark{AppID: "wxAPP", Timestamp: 1700000000}}, p)
+		Watermark: miniprogram.Watermark{AppID: "wxAPP", Timestamp: time.Unix(1700000000, 0)}}, p)
 
 	// The same data with another mini program's watermark.
 	data, err = crypto.EncryptUserData(otherKey, otherIV, []byte(`{"phoneNumber":"1","watermark":{"appid":"wxSOMEONEELSE","timestamp":1}}`))

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/wxopen-go/wxopen/wxerr"
 )
@@ -153,7 +152,7 @@ func (c *Client) Readiness(ctx context.Context) (*Readiness, error) {
 		if count(err) != nil {
 			return nil, err
 		}
-		live := v.Release != nil && v.Release.Version == latest.UserVersion && !v.Release.Time.Before(time.Unix(latest.SubmitAuditTime, 0))
+		live := v.Release != nil && v.Release.Version == latest.UserVersion && !v.Release.Time.Before(latest.SubmitAuditTime)
 		if live { // a grey release also shows as live, but the full release is still to come
 			plan, err := c.GrayReleasePlan(ctx)
 			if count(err) != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
@@ -24,7 +25,7 @@ func TestPhoneNumber(t *testing.T) {
 	p, err := e.c.PhoneNumber(ctx, "PHONECODE")
 	require.NoError(t, err)
 	assert.Equal(t, &miniprogram.PhoneNumber{PhoneNumber: "+1 5550100", PurePhoneNumber: "5550100", CountryCode: "1",
-		Watermark: miniprogram.Watermark{AppID: "wxAPP", Timestamp: 1700000000}}, p)
+		Watermark: miniprogram.Watermark{AppID: "wxAPP", Timestamp: time.Unix(1700000000, 0)}}, p)
 }
 
 func TestPhoneNumberErrors(t *testing.T) {

@@ -395,7 +395,7 @@ func (w *walk) login(ctx context.Context) error {
 	// with the session key (the emulator side plays WeChat here); the server decrypts it.
 	profile, err := json.Marshal(miniprogram.UserInfo{
 		OpenID: sess.OpenID, UnionID: sess.UnionID, NickName: "小面", City: "Chongqing", Country: "China", Language: "zh_CN",
-		Watermark: miniprogram.Watermark{AppID: noodleMini, Timestamp: w.emu.Now().Unix()},
+		Watermark: miniprogram.Watermark{AppID: noodleMini, Timestamp: time.Unix(w.emu.Now().Unix(), 0)},
 	})
 	if err != nil {
 		return err
