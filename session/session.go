@@ -199,9 +199,14 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithLogger makes the Manager log logins and refusals (never a token or key).
+// WithLogger makes the Manager log logins and refusals (never a token or key); nil logs nothing.
 func WithLogger(l *slog.Logger) Option {
-	return func(m *Manager) error { m.log = l; return nil }
+	return func(m *Manager) error {
+		if l != nil {
+			m.log = l
+		}
+		return nil
+	}
 }
 
 // Manager issues, validates, refreshes and revokes sessions. It keeps no state of its own besides

@@ -158,9 +158,11 @@ func TestNewValidates(t *testing.T) {
 		_, err := f()
 		assert.True(t, wxerr.IsValidation(err), name)
 	}
-	m, err := session.New(tokenstore.NewMemoryStore(), wx)
+	m, err := session.New(tokenstore.NewMemoryStore(), wx, session.WithLogger(nil))
 	require.NoError(t, err)
 	assert.Contains(t, m.String(), "TTL:24h0m0s")
+	_, err = m.Login(context.Background(), appA, "unknown") // logs to nothing, without panicking
+	assert.Equal(t, wxerr.CodeInvalidCode, wxerr.CodeOf(err))
 }
 
 func TestValidateRefusesBadTokens(t *testing.T) {
