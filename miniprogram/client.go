@@ -5,6 +5,12 @@
 // hands back (user info, phone number). FastRegistration creates new mini programs for a merchant with
 // the platform's own token.
 //
+// Its users and what the platform hands out (API digest part 2, 17, 18, 20): the phone number by code
+// (PhoneNumber), the session check (CheckSession), the paid unionid (PaidUnionID), mini-program codes
+// (Code, UnlimitedCode for per-table codes, CreateQRCode) as images, QR jump rules (AddQRCodeJump…),
+// and subscribe messages (Subscribe, a service of its own). The session package keeps users' login
+// sessions on top of Login.
+//
 // Today's gates before an audit (API digest part 2): the privacy guide, the code's privacy scan and
 // privacy interfaces (Privacy, a service of its own), service categories (AllCategories,
 // AddCategories…), audit operations (AuditQuota, SpeedUpAudit, VersionInfo, UploadAuditMedia,
