@@ -112,7 +112,7 @@ func TestUsersValidateLikeWeChat(t *testing.T) {
 	m := hmac.New(sha256.New, []byte(key))
 	sig := hex.EncodeToString(m.Sum(nil))
 	requireCode(t, 0, check(url.Values{"access_token": {at}, "openid": {"oUSER"}, "signature": {sig}, "sig_method": {"hmac_sha256"}}))
-	requireCode(t, 87009, check(url.Values{"access_token": {at}, "openid": {"oUSER"}, "signature": {sig[:63] + "0"}, "sig_method": {"hmac_sha256"}}))
+	requireCode(t, 87009, check(url.Values{"access_token": {at}, "openid": {"oUSER"}, "signature": {flipLastHex(sig)}, "sig_method": {"hmac_sha256"}}))
 
 	requireCode(t, 40097, e.do(http.MethodGet, "/wxa/getpaidunionid", q, nil))
 }
@@ -175,4 +175,13 @@ func TestSubscribeValidatesLikeWeChat(t *testing.T) {
 	}
 	assert.Len(t, e.s.SentSubscribeMessages(miniApp), 3)
 	requireCode(t, 40037, e.do(http.MethodPost, "/wxaapi/newtmpl/deltemplate", q, map[string]any{"priTmplId": "nope"}))
+}
+
+// flipLastHex changes the last hex digit of sig, so the result always differs from sig.
+func flipLastHex(sig string) string {
+	last := "0"
+	if sig[len(sig)-1] == '0' {
+		last = "1"
+	}
+	return sig[:len(sig)-1] + last
 }
