@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -179,10 +180,26 @@ func (r AuthorizationRecord) supersedes(old AuthorizationRecord) bool {
 	return !r.eventTime().Before(old.eventTime())
 }
 
+// storedRecord is the record as stored: AuthorizationRecord and the id of the refresh token the
+// authorisation installed.
+type storedRecord struct {
+	AuthorizationRecord
+	// RefreshTokenID identifies the refresh token the authorisation wrote (tokenID; not the secret):
+	// a later authorisation replaces that token, while a token the record does not name (a rotation)
+	// is left to stand when its origin is unknown.
+	RefreshTokenID string `json:"refresh_token_id,omitempty"`
+}
+
+// tokenID identifies a refresh token without revealing it: 64 bits of its SHA-256.
+func tokenID(rt string) string {
+	sum := sha256.Sum256([]byte(rt))
+	return hex.EncodeToString(sum[:8])
+}
+
 // decodeRecord decodes a stored record; ok is false for "" or a value that is not a record.
-func decodeRecord(s string) (rec AuthorizationRecord, ok bool) {
+func decodeRecord(s string) (rec storedRecord, ok bool) {
 	if s == "" || json.Unmarshal([]byte(s), &rec) != nil {
-		return AuthorizationRecord{}, false
+		return storedRecord{}, false
 	}
 	return rec, true
 }
@@ -194,7 +211,7 @@ func (c *Client) recordBefore(ctx context.Context, appID string, rec Authorizati
 	if err != nil {
 		return "", fmt.Errorf("component: read authorisation record of %s: %w", appID, err)
 	}
-	if old, ok := decodeRecord(cur); ok && !force && !rec.supersedes(old) {
+	if old, ok := decodeRecord(cur); ok && !force && !rec.supersedes(old.AuthorizationRecord) {
 		return "", errSuperseded
 	}
 	return cur, nil
@@ -203,7 +220,7 @@ func (c *Client) recordBefore(ctx context.Context, appID string, rec Authorizati
 // putRecord writes rec as appID's record by a compare-and-swap over old (the value recordBefore
 // returned), settling a failed or unknown write by reading: the record is rec → done; it is newer than
 // rec → errSuperseded; otherwise compare-and-swap again over what is stored.
-func (c *Client) putRecord(ctx context.Context, appID, old string, rec AuthorizationRecord) error {
+func (c *Client) putRecord(ctx context.Context, appID, old string, rec storedRecord) error {
 	key := c.authorizerKey(appID, "authorization")
 	b, err := json.Marshal(rec)
 	if err != nil {
@@ -225,7 +242,7 @@ func (c *Client) putRecord(ctx context.Context, appID, old string, rec Authoriza
 		if cur == tok.Value {
 			return nil
 		}
-		if stored, ok := decodeRecord(cur); ok && !rec.supersedes(stored) {
+		if stored, ok := decodeRecord(cur); ok && !rec.supersedes(stored.AuthorizationRecord) {
 			return errSuperseded
 		}
 		old = cur
@@ -333,15 +350,15 @@ func (c *Client) storeAuthorization(ctx context.Context, a *Authorization, old s
 		return err
 	}
 	defer unlock()
-	rec := AuthorizationRecord{AuthorizerAppID: appID, FuncScopes: a.FuncScopes(), UpdatedAt: c.now().UTC(), EventTime: at.UTC()}
-	recOld, err := c.recordBefore(ctx, appID, rec, false)
+	rec := storedRecord{AuthorizationRecord{AuthorizerAppID: appID, FuncScopes: a.FuncScopes(), UpdatedAt: c.now().UTC(), EventTime: at.UTC()},
+		tokenID(a.RefreshToken)}
+	recOld, err := c.recordBefore(ctx, appID, rec.AuthorizationRecord, false)
 	if err != nil {
 		return err
 	}
-	if stored, ok := decodeRecord(recOld); ok {
-		rec.UserName = stored.UserName // the account's original id does not change
-	}
-	applied, err := c.putAuthorizedRefreshToken(ctx, appID, old, a.RefreshToken)
+	prev, _ := decodeRecord(recOld)
+	rec.UserName = prev.UserName // the account's original id does not change
+	applied, err := c.putAuthorizedRefreshToken(ctx, appID, old, a.RefreshToken, prev.RefreshTokenID)
 	if err != nil {
 		c.keepPending(appID, old, a.RefreshToken)
 		return fmt.Errorf("component: store refresh token of %s (kept in memory until the store accepts it): %w", appID, err)
@@ -358,9 +375,11 @@ func (c *Client) storeAuthorization(ctx context.Context, a *Authorization, old s
 	return nil
 }
 
-// putAuthorizedRefreshToken writes an authorisation's refresh token new over old or over nothing, and
-// reports whether new is stored (false: another instance's token stands).
-func (c *Client) putAuthorizedRefreshToken(ctx context.Context, appID, old, new string) (bool, error) {
+// putAuthorizedRefreshToken writes an authorisation's refresh token new over old, over nothing, or over
+// the token the stored (older) authorisation installed (prevID), and reports whether new is stored.
+// Any other stored token is a rotation: of new, written by an earlier delivery of this event whose
+// outcome was unknown, or of the token it replaces; its origin cannot be told, so it stands (false).
+func (c *Client) putAuthorizedRefreshToken(ctx context.Context, appID, old, new, prevID string) (bool, error) {
 	key := c.authorizerKey(appID, "refresh_token")
 	var err error
 	for range casRounds {
@@ -371,7 +390,7 @@ func (c *Client) putAuthorizedRefreshToken(ctx context.Context, appID, old, new 
 		if cur == new {
 			return true, nil
 		}
-		if cur != old && cur != "" {
+		if cur != old && cur != "" && (prevID == "" || tokenID(cur) != prevID) {
 			return false, nil
 		}
 		var ok bool
@@ -404,8 +423,8 @@ func (c *Client) forget(ctx context.Context, appID string, at time.Time, force b
 	if err != nil {
 		return false, err
 	}
-	tomb := AuthorizationRecord{AuthorizerAppID: appID, UpdatedAt: c.now().UTC(), EventTime: at.UTC(), Revoked: true}
-	old, err := c.recordBefore(lctx, appID, tomb, force)
+	tomb := storedRecord{AuthorizationRecord: AuthorizationRecord{AuthorizerAppID: appID, UpdatedAt: c.now().UTC(), EventTime: at.UTC(), Revoked: true}}
+	old, err := c.recordBefore(lctx, appID, tomb.AuthorizationRecord, force)
 	if errors.Is(err, errSuperseded) {
 		unlock()
 		return false, nil
@@ -427,6 +446,12 @@ func (c *Client) forget(ctx context.Context, appID string, at time.Time, force b
 	}
 	c.pending.Delete(appID)
 	unlock()
+	if cur, err := c.readCred(ctx, c.authorizerKey(appID, "authorization")); err == nil {
+		if rec, ok := decodeRecord(cur); ok && !rec.Revoked {
+			// A newer authorisation took over since the lock was released: its access token stays.
+			return true, errors.Join(errs...)
+		}
+	}
 	key := c.authorizerKey(appID, "access_token")
 	if len(errs) == 0 {
 		// A refresh that passed its write-back just before may still be storing its access token:

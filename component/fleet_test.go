@@ -467,3 +467,61 @@ func TestAuthorizedPushAfterRedirectExchange(t *testing.T) {
 	assert.Equal(t, http.StatusInternalServerError, authorizedPush(t, time.Now().Add(11*time.Minute), "queryauthcode@@@unknown").to(a.h))
 	assert.Equal(t, []string{"authorized (superseded)"}, a.seen())
 }
+
+// Authorisations and revocations of one account pushed at once, in any order, each delivered twice
+// to two instances sharing the credential store: the outcome is the newest event's, whatever the
+// order of arrival.
+func TestConcurrentAuthorisationEventsConverge(t *testing.T) {
+	for _, n := range []int{10, 11} { // the newest event: a revocation, an authorisation
+		t.Run(fmt.Sprintf("%d events", n), func(t *testing.T) {
+			creds := newFailingStore(nil)
+			wx := newRotatingWeChat("")
+			nodes := []*node{newNode(t, creds, wx), newNode(t, creds, wx)}
+			t0 := time.Now().Add(-time.Hour)
+			var pushes []delivery
+			var lastRT string
+			for i := range n {
+				at := t0.Add(time.Duration(i) * time.Minute)
+				if i%2 == 0 {
+					code := wx.issueCode("wxA")
+					lastRT = fmt.Sprintf("SECRET-RT-%d", wx.n+1)
+					pushes = append(pushes, authorizedPush(t, at, code))
+				} else {
+					pushes = append(pushes, unauthorizedPush(t, at))
+				}
+			}
+			var wg sync.WaitGroup
+			for i, p := range pushes {
+				for j := range 2 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for range 20 { // WeChat retries until success
+							if p.to(nodes[(i+j)%2].h) == http.StatusOK {
+								return
+							}
+						}
+						t.Errorf("push %d never succeeded", i)
+					}()
+				}
+			}
+			wg.Wait()
+			rec, err := creds.Get(context.Background(), authKey("wxA", "authorization"))
+			require.NoError(t, err)
+			if n%2 == 0 { // the newest is the revocation
+				assert.Equal(t, "", storedRefreshToken(t, creds))
+				assert.Contains(t, rec.Value, `"revoked":true`)
+			} else {
+				// The newest authorisation's token, or its rotation by a refresh that ran meanwhile.
+				rt := storedRefreshToken(t, creds)
+				wx.mu.Lock()
+				live, lastLive := wx.live[rt], wx.live[lastRT]
+				wx.mu.Unlock()
+				assert.True(t, live, "WeChat honours the stored refresh token")
+				assert.True(t, rt == lastRT || !lastLive, "the stored token %s is the newest authorisation's (%s) or its successor; sent %v", rt, lastRT, wx.sentTokens())
+				assert.NotContains(t, rec.Value, `"revoked"`)
+			}
+			assert.Contains(t, rec.Value, t0.Add(time.Duration(n-1)*time.Minute).UTC().Format("2006-01-02T15:04:05"), "the record is the newest event's")
+		})
+	}
+}
