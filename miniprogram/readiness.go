@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -87,18 +89,52 @@ func (r *Readiness) Gate(g Gate) (ClosedGate, bool) {
 // mini program's next submit_audit or release: basic info, an approved category, the committed
 // code, its privacy scan, declarations and interfaces, the privacy guide against the scan, the
 // platform's audit quota, a pending audit, an approved version, and its server domains. Each closed
-// gate carries the errcode WeChat would answer and what to do. It assumes submit_audit is sent
-// without privacy_api_not_use.
+// gate carries the errcode WeChat would answer and what to do. The independent reads run
+// concurrently (the longest chain is 4 calls); the first error ends them all. It assumes
+// submit_audit is sent without privacy_api_not_use.
 func (c *Client) Readiness(ctx context.Context) (*Readiness, error) {
-	r := &Readiness{}
-	add := func(g Gate, st Stage, code wxerr.Code, detail, fix string) {
-		r.Closed = append(r.Closed, ClosedGate{Gate: g, Stage: st, Code: code, Detail: detail, Fix: fix})
-	}
-	count := func(err error) error { r.Calls++; return err }
-
-	info, err := c.BasicInfo(ctx)
-	if count(err) != nil {
+	if err := c.ready(); err != nil {
 		return nil, err
+	}
+	checks := []func(context.Context, *gateReads) error{
+		c.checkBasicInfo, c.checkCategory, c.checkAudit, c.checkCode, c.checkQuota, c.checkDomains,
+	}
+	reads := make([]gateReads, len(checks))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, check := range checks {
+		g.Go(func() error { return check(gctx, &reads[i]) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	r := &Readiness{}
+	for _, rd := range reads { // in the order of the checks: a stable answer
+		r.Closed = append(r.Closed, rd.closed...)
+		r.Calls += rd.calls
+	}
+	return r, nil
+}
+
+// gateReads is what one check found, and the calls it made.
+type gateReads struct {
+	closed []ClosedGate
+	calls  int
+}
+
+func (o *gateReads) add(g Gate, st Stage, code wxerr.Code, detail, fix string) {
+	o.closed = append(o.closed, ClosedGate{Gate: g, Stage: st, Code: code, Detail: detail, Fix: fix})
+}
+
+// count counts a call and returns its error.
+func (o *gateReads) count(err error) error {
+	o.calls++
+	return err
+}
+
+func (c *Client) checkBasicInfo(ctx context.Context, o *gateReads) error {
+	info, err := c.BasicInfo(ctx)
+	if o.count(err) != nil {
+		return err
 	}
 	var missing []string
 	if info.Nickname == "" {
@@ -111,116 +147,125 @@ func (c *Client) Readiness(ctx context.Context) (*Readiness, error) {
 		missing = append(missing, "introduction")
 	}
 	if len(missing) > 0 {
-		add(GateBasicInfo, StageSubmit, wxerr.CodeBasicInfoMissing, strings.Join(missing, ", ")+" not set",
+		o.add(GateBasicInfo, StageSubmit, wxerr.CodeBasicInfoMissing, strings.Join(missing, ", ")+" not set",
 			"SetNickname, SetHeadImage, SetSignature")
 	}
+	return nil
+}
 
+func (c *Client) checkCategory(ctx context.Context, o *gateReads) error {
 	cats, err := c.Categories(ctx)
-	if count(err) != nil {
-		return nil, err
+	if o.count(err) != nil {
+		return err
 	}
-	if len(cats) == 0 {
-		detail := "no approved service category"
-		acc, err := c.AccountCategories(ctx)
-		if count(err) != nil {
-			return nil, err
-		}
-		for _, a := range acc.Categories {
-			detail += "; " + a.FirstName + " > " + a.SecondName + " " + a.AuditStatus.String()
-		}
-		add(GateCategory, StageSubmit, wxerr.CodeCategoryNotApproved, detail,
-			"AddCategories (with the qualifications of a sensitive category) and wait for the wxa_category_audit approval")
+	if len(cats) > 0 {
+		return nil
 	}
+	detail := "no approved service category"
+	acc, err := c.AccountCategories(ctx)
+	if o.count(err) != nil {
+		return err
+	}
+	for _, a := range acc.Categories {
+		detail += "; " + a.FirstName + " > " + a.SecondName + " " + a.AuditStatus.String()
+	}
+	o.add(GateCategory, StageSubmit, wxerr.CodeCategoryNotApproved, detail,
+		"AddCategories (with the qualifications of a sensitive category) and wait for the wxa_category_audit approval")
+	return nil
+}
 
+func (c *Client) checkAudit(ctx context.Context, o *gateReads) error {
 	latest, err := c.LatestAuditStatus(ctx)
-	count(err)
+	o.count(err)
 	switch {
 	case wxerr.CodeOf(err) == wxerr.CodeInvalidAuditID: // no audit yet
-		add(GateApprovedAudit, StageRelease, wxerr.CodeNoAuditVersion, "no audit yet", "SubmitAudit and wait for the approval")
+		o.add(GateApprovedAudit, StageRelease, wxerr.CodeNoAuditVersion, "no audit yet", "SubmitAudit and wait for the approval")
 	case err != nil:
-		return nil, err
+		return err
 	case latest.Status == AuditReviewing || latest.Status == AuditDelayed:
-		add(GateAuditPending, StageSubmit, wxerr.CodeAuditPending, "audit "+itoa(latest.AuditID)+" is "+latest.Status.String(),
+		o.add(GateAuditPending, StageSubmit, wxerr.CodeAuditPending, "audit "+itoa(latest.AuditID)+" is "+latest.Status.String(),
 			"wait for weapp_audit_success/fail, or UndoAudit")
-		add(GateApprovedAudit, StageRelease, wxerr.CodeNotReleasable, "audit "+itoa(latest.AuditID)+" is "+latest.Status.String(),
+		o.add(GateApprovedAudit, StageRelease, wxerr.CodeNotReleasable, "audit "+itoa(latest.AuditID)+" is "+latest.Status.String(),
 			"wait for the approval (SpeedUpAudit to expedite)")
 	case latest.Status != AuditApproved:
-		add(GateApprovedAudit, StageRelease, wxerr.CodeNotReleasable, "the latest audit is "+latest.Status.String(),
+		o.add(GateApprovedAudit, StageRelease, wxerr.CodeNotReleasable, "the latest audit is "+latest.Status.String(),
 			"fix the reasons, commit, SubmitAudit again")
 	default:
 		v, err := c.VersionInfo(ctx)
-		if count(err) != nil {
-			return nil, err
+		if o.count(err) != nil {
+			return err
 		}
 		live := v.Release != nil && v.Release.Version == latest.UserVersion && !v.Release.Time.Before(latest.SubmitAuditTime)
 		if live { // a grey release also shows as live, but the full release is still to come
 			plan, err := c.GrayReleasePlan(ctx)
-			if count(err) != nil {
-				return nil, err
+			if o.count(err) != nil {
+				return err
 			}
 			live = plan.Status != GrayRunning
 		}
 		if live {
-			add(GateApprovedAudit, StageRelease, wxerr.CodeAlreadyReleased, "the approved version "+latest.UserVersion+" is already live",
+			o.add(GateApprovedAudit, StageRelease, wxerr.CodeAlreadyReleased, "the approved version "+latest.UserVersion+" is already live",
 				"commit a new version and SubmitAudit")
 		}
 	}
-
-	if err := c.readCode(ctx, r, add, count); err != nil {
-		return nil, err
-	}
-
-	quota, err := c.AuditQuota(ctx)
-	if count(err) != nil {
-		return nil, err
-	}
-	if quota.Rest <= 0 {
-		add(GateAuditQuota, StageSubmit, wxerr.CodeAuditQuota, "the platform's audit quota is used up ("+itoa(int64(quota.Limit))+" a month)",
-			"wait for next month or request a raise; the quota is shared by every mini program of the platform")
-	}
-
-	d, err := c.EffectiveDomain(ctx)
-	if count(err) != nil {
-		return nil, err
-	}
-	if len(d.Effective.RequestDomain) == 0 {
-		add(GateDomains, StageRuntime, 0, "no request domain: wx.request fails in the released mini program",
-			"register the platform's server domains, then ModifyDomain (or ModifyDomainDirectly)")
-	}
-	return r, nil
+	return nil
 }
 
-// readCode checks the committed code, its privacy scan and the privacy guide.
-func (c *Client) readCode(ctx context.Context, r *Readiness, add func(Gate, Stage, wxerr.Code, string, string), count func(error) error) error {
+func (c *Client) checkQuota(ctx context.Context, o *gateReads) error {
+	quota, err := c.AuditQuota(ctx)
+	if o.count(err) != nil {
+		return err
+	}
+	if quota.Rest <= 0 {
+		o.add(GateAuditQuota, StageSubmit, wxerr.CodeAuditQuota, "the platform's audit quota is used up ("+itoa(int64(quota.Limit))+" a month)",
+			"wait for next month or request a raise; the quota is shared by every mini program of the platform")
+	}
+	return nil
+}
+
+func (c *Client) checkDomains(ctx context.Context, o *gateReads) error {
+	d, err := c.EffectiveDomain(ctx)
+	if o.count(err) != nil {
+		return err
+	}
+	if len(d.Effective.RequestDomain) == 0 {
+		o.add(GateDomains, StageRuntime, 0, "no request domain: wx.request fails in the released mini program",
+			"register the platform's server domains, then ModifyDomain (or ModifyDomainDirectly)")
+	}
+	return nil
+}
+
+// checkCode checks the committed code, its privacy scan and the privacy guide.
+func (c *Client) checkCode(ctx context.Context, o *gateReads) error {
 	_, err := c.Pages(ctx)
-	count(err)
+	o.count(err)
 	switch code := wxerr.CodeOf(err); {
 	case code == wxerr.CodeNoCommittedCode || code == wxerr.CodeCommitFirst:
-		add(GateCommit, StageSubmit, wxerr.CodeCommitFirst, "no code committed", "Commit a template")
+		o.add(GateCommit, StageSubmit, wxerr.CodeCommitFirst, "no code committed", "Commit a template")
 		return nil
 	case err != nil:
 		return err
 	}
 	p := c.Privacy()
 	scan, err := p.CodePrivacyInfo(ctx)
-	count(err)
+	o.count(err)
 	var pending *ScanPendingError
 	switch {
 	case errors.As(err, &pending):
-		add(GatePrivacyScan, StageSubmit, wxerr.CodePrivacyScanPending, "WeChat is still scanning the last commit for privacy APIs",
+		o.add(GatePrivacyScan, StageSubmit, wxerr.CodePrivacyScanPending, "WeChat is still scanning the last commit for privacy APIs",
 			"wait about a minute (WaitCodePrivacyInfo), then check again")
 		return nil
 	case err != nil:
 		return err
 	}
 	if len(scan.WithoutConf) > 0 {
-		add(GatePrivacyDeclaration, StageSubmit, wxerr.CodePrivacyConfigMissing,
+		o.add(GatePrivacyDeclaration, StageSubmit, wxerr.CodePrivacyConfigMissing,
 			"not declared in ext_json requiredPrivateInfos: "+strings.Join(scan.WithoutConf, ", "),
 			"add them to ExtJSON.RequiredPrivateInfos and Commit again")
 	}
 	if len(scan.WithoutAuth) > 0 {
 		list, err := p.Interfaces(ctx)
-		if count(err) != nil {
+		if o.count(err) != nil {
 			return err
 		}
 		var parts []string
@@ -233,11 +278,11 @@ func (c *Client) readCode(ctx context.Context, r *Readiness, add func(Gate, Stag
 			}
 			parts = append(parts, api+" ("+st+")")
 		}
-		add(GatePrivacyInterface, StageSubmit, wxerr.CodePrivacyConfigMissing, "privacy interfaces not enabled: "+strings.Join(parts, ", "),
+		o.add(GatePrivacyInterface, StageSubmit, wxerr.CodePrivacyConfigMissing, "privacy interfaces not enabled: "+strings.Join(parts, ", "),
 			"Privacy().ApplyInterface and wait for the wxa_privacy_apply approval, or submit with PrivacyAPINotUse")
 	}
 	guide, err := p.Setting(ctx, PrivacyDevelopment)
-	if count(err) != nil {
+	if o.count(err) != nil {
 		return err
 	}
 	if u := guide.Undeclared(); len(u) > 0 {
@@ -245,7 +290,7 @@ func (c *Client) readCode(ctx context.Context, r *Readiness, add func(Gate, Stag
 		if len(guide.Items) == 0 {
 			detail = "no privacy guide while the code uses " + strings.Join(u, ", ")
 		}
-		add(GatePrivacyGuide, StageSubmit, wxerr.CodePrivacyConfigMissing, detail,
+		o.add(GatePrivacyGuide, StageSubmit, wxerr.CodePrivacyConfigMissing, detail,
 			"Privacy().DeclareGuide with the platform's guide template (or SetSetting)")
 	}
 	return nil
