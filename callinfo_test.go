@@ -13,6 +13,7 @@ import (
 
 	wxopen "github.com/wxopen-go/wxopen"
 	"github.com/wxopen-go/wxopen/authorizer"
+	"github.com/wxopen-go/wxopen/miniprogram"
 	"github.com/wxopen-go/wxopen/tokenstore"
 	"github.com/wxopen-go/wxopen/wxerr"
 	"github.com/wxopen-go/wxopen/wxtest"
@@ -115,7 +116,7 @@ func TestErrorsSayEachLayerOnce(t *testing.T) {
 	dead, err := wxopen.New(cfg, wxopen.WithBaseURL("http://127.0.0.1:1"))
 	require.NoError(t, err)
 	add(dead.Component().StartPushTicket(ctx))
-	_, err = e.p.MiniProgram(merchantApp).DecryptUserInfo("AAAAAAAAAAAAAAAAAAAAAA==", "bm90IGRhdGE=", "AAAAAAAAAAAAAAAAAAAAAA==")
+	_, err = e.p.MiniProgram(merchantApp).DecryptUserInfo(miniprogram.UserData{SessionKey: "AAAAAAAAAAAAAAAAAAAAAA==", EncryptedData: "bm90IGRhdGE=", IV: "AAAAAAAAAAAAAAAAAAAAAA=="})
 	add(err)
 	broken, err := wxopen.New(cfg, wxopen.WithBaseURL(e.emu.URL), wxopen.WithCredentialStore(failingStore{tokenstore.NewMemoryStore()}))
 	require.NoError(t, err)

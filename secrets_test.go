@@ -18,6 +18,7 @@ import (
 
 	wxopen "github.com/wxopen-go/wxopen"
 	"github.com/wxopen-go/wxopen/crypto"
+	"github.com/wxopen-go/wxopen/miniprogram"
 	"github.com/wxopen-go/wxopen/pay"
 	usersession "github.com/wxopen-go/wxopen/session"
 	"github.com/wxopen-go/wxopen/tokenstore"
@@ -93,7 +94,7 @@ func TestSecretsScanEverywhere(t *testing.T) {
 	showErr(err)
 	_, err = e.p.Component().AuthorizerToken(ctx, "wx0000000000000000")
 	showErr(err)
-	_, err = e.p.MiniProgram(merchantApp).DecryptUserInfo(session.SessionKey, "bm90IGRhdGE=", "AAAAAAAAAAAAAAAAAAAAAA==")
+	_, err = e.p.MiniProgram(merchantApp).DecryptUserInfo(miniprogram.UserData{SessionKey: session.SessionKey, EncryptedData: "bm90IGRhdGE=", IV: "AAAAAAAAAAAAAAAAAAAAAA=="})
 	showErr(err)
 	// A transport failure while a token is in the URL.
 	dead, err := wxopen.New(cfg, wxopen.WithBaseURL("http://127.0.0.1:1"), wxopen.WithTokenStore(e.tokens),

@@ -80,7 +80,7 @@ func BenchmarkVerifyURLSignature(b *testing.B) {
 func BenchmarkDecryptUserData(b *testing.B) {
 	b.ReportAllocs()
 	for range b.N {
-		if _, err := DecryptUserData(udSessionKey, udIV, udData, udAppID); err != nil {
+		if _, err := DecryptUserData(UserData{SessionKey: udSessionKey, IV: udIV, EncryptedData: udData, AppID: udAppID}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -89,16 +89,16 @@ func FuzzDecryptUserData(f *testing.F) {
 			if err != nil {
 				t.Fatalf("EncryptUserData after a successful decrypt: %v", err)
 			}
-			again, err := DecryptUserData(key, iv, enc, appID)
+			again, err := DecryptUserData(UserData{SessionKey: key, IV: iv, EncryptedData: enc, AppID: appID})
 			if err != nil || !bytes.Equal(again, plain) {
 				t.Fatalf("round trip: %v", err)
 			}
 		}
-		plain, err := DecryptUserData(key, iv, data, appID)
+		plain, err := DecryptUserData(UserData{SessionKey: key, IV: iv, EncryptedData: data, AppID: appID})
 		check(key, iv, appID, plain, err)
 		if n := len(raw) &^ 15; n > 0 {
 			enc := rawUserData(t, raw[:n])
-			plain, err := DecryptUserData(udSessionKey, udIV, enc, udAppID)
+			plain, err := DecryptUserData(UserData{SessionKey: udSessionKey, IV: udIV, EncryptedData: enc, AppID: udAppID})
 			check(udSessionKey, udIV, udAppID, plain, err)
 		}
 		if len(raw) > 0 && len(raw) <= 4096 {
@@ -107,7 +107,7 @@ func FuzzDecryptUserData(f *testing.F) {
 				t.Fatalf("EncryptUserData: %v", err)
 			}
 			// Decrypting our own encryption never fails on padding or length.
-			_, err = DecryptUserData(udSessionKey, udIV, enc, udAppID)
+			_, err = DecryptUserData(UserData{SessionKey: udSessionKey, IV: udIV, EncryptedData: enc, AppID: udAppID})
 			if err != nil {
 				if code := err.(*Error).Code; code == CodeDecryptAES || code == CodeDecodeBase64 {
 					t.Fatalf("own ciphertext rejected: %v", err)

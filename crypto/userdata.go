@@ -6,21 +6,51 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"strconv"
 	"strings"
 )
 
+// UserData is a mini program's encrypted user data (getPhoneNumber, wx.getUserInfo…) with what
+// decrypts and checks it. Its fields are all strings, named so that they cannot be swapped silently.
+// Printing it never shows the session key.
+type UserData struct {
+	// SessionKey is the user's base64 session_key from jscode2session (a secret; never sent to
+	// the client).
+	SessionKey string
+	// EncryptedData is the base64 encryptedData the mini program received.
+	EncryptedData string
+	// IV is the base64 iv that came with it.
+	IV string
+	// AppID is the mini program the data must be for (its watermark.appid). Required.
+	AppID string
+}
+
+// String describes d without the session key or the data.
+func (d UserData) String() string {
+	return "crypto.UserData{AppID: " + d.AppID + ", SessionKey: <redacted>, EncryptedData: " +
+		strconv.Itoa(len(d.EncryptedData)) + " bytes, IV: " + d.IV + "}"
+}
+
+// GoString is String, for %#v.
+func (d UserData) GoString() string { return d.String() }
+
+// Format implements fmt.Formatter so that every verb prints String.
+func (d UserData) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, d.String()) }
+
 // DecryptUserData decrypts a mini program's encryptedData (digest section 8): AES-128-CBC with
-// key = base64(sessionKey) (16 bytes, from jscode2session) and IV = base64(iv) (16 bytes), strict
+// key = base64(d.SessionKey) (16 bytes, from jscode2session) and IV = base64(d.IV) (16 bytes), strict
 // PKCS#7 padding to 16 bytes. The plaintext must be a JSON object whose watermark.appid equals
-// appID (which must not be empty); otherwise the error matches [ErrWatermark] (CodeValidateAppID).
+// d.AppID (which must not be empty); otherwise the error matches [ErrWatermark] (CodeValidateAppID).
 // It returns the JSON plaintext; checking watermark.timestamp for freshness is left to the caller.
 //
 // Errors: a bad session key is CodeIllegalAESKey; a bad iv length CodeIllegalBuffer; bad base64
 // CodeDecodeBase64; a bad ciphertext length or padding CodeDecryptAES (usually a wrong
 // session_key or iv); a plaintext that is not a JSON object CodeIllegalBuffer. Tell the client only
 // that decryption failed: the distinctions are for logs.
-func DecryptUserData(sessionKey, iv, encryptedData, appID string) ([]byte, error) {
+func DecryptUserData(d UserData) ([]byte, error) {
+	sessionKey, iv, encryptedData, appID := d.SessionKey, d.IV, d.EncryptedData, d.AppID
 	if appID == "" {
 		return nil, newError(CodeValidateAppID, "appID is empty")
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -69,7 +70,7 @@ func TestDecryptUserDataErrors(t *testing.T) {
 		{"empty appid expected", udSessionKey, udIV, udData, "", CodeValidateAppID, "appID is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := DecryptUserData(tc.key, tc.iv, tc.data, tc.appID)
+			got, err := DecryptUserData(UserData{SessionKey: tc.key, IV: tc.iv, EncryptedData: tc.data, AppID: tc.appID})
 			if got != nil {
 				t.Fatalf("got plaintext with an error")
 			}
@@ -108,7 +109,7 @@ func TestUserDataRoundTrip(t *testing.T) {
 		}
 		plain := fmt.Sprintf(`{"f":"%s","watermark":{"timestamp":1,"appid":"%s"}}`, filler, udAppID)
 		enc := encUserData(t, plain)
-		got, err := DecryptUserData(udSessionKey, udIV, enc, udAppID)
+		got, err := DecryptUserData(UserData{SessionKey: udSessionKey, IV: udIV, EncryptedData: enc, AppID: udAppID})
 		mustNoErr(t, err, "DecryptUserData")
 		mustEqual(t, string(got), plain, "round trip")
 		n, _ := base64.StdEncoding.DecodeString(enc)
@@ -121,4 +122,17 @@ func TestUserDataRoundTrip(t *testing.T) {
 	mustNoErr(t, err, "EncryptUserData(nil)")
 	raw, _ := base64.StdEncoding.DecodeString(enc)
 	mustEqual(t, len(raw), 16, "ciphertext length for empty plaintext")
+}
+
+func TestUserDataNeverPrintsTheSessionKey(t *testing.T) {
+	d := UserData{SessionKey: udSessionKey, EncryptedData: udData, IV: udIV, AppID: udAppID}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q"} {
+		out := fmt.Sprintf(verb, d)
+		if strings.Contains(out, udSessionKey) || strings.Contains(out, udData[:16]) {
+			t.Errorf("%s prints a secret: %s", verb, out)
+		}
+		if !strings.Contains(out, udAppID) {
+			t.Errorf("%s does not name the app: %s", verb, out)
+		}
+	}
 }

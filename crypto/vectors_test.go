@@ -57,7 +57,7 @@ func TestVectorB2EchoStr(t *testing.T) {
 }
 
 func TestVectorUserData(t *testing.T) {
-	plain, err := DecryptUserData(udSessionKey, udIV, udData, udAppID)
+	plain, err := DecryptUserData(UserData{SessionKey: udSessionKey, IV: udIV, EncryptedData: udData, AppID: udAppID})
 	mustNoErr(t, err, "DecryptUserData")
 	mustEqual(t, string(plain), udPlain, "plaintext")
 

@@ -185,7 +185,7 @@ func TestNilClient(t *testing.T) {
 	requireInvalid(t, err, "authorizer")
 	_, err = c.Login(ctx, "code")
 	requireInvalid(t, err, "authorizer")
-	_, err = c.DecryptUserInfo("a", "b", "c")
+	_, err = c.DecryptUserInfo(miniprogram.UserData{SessionKey: "a", EncryptedData: "b", IV: "c"})
 	requireInvalid(t, err, "authorizer")
 }
 

@@ -345,10 +345,10 @@ func TestEmulatorLoginAndDecrypt(t *testing.T) {
 	plain := `{"phoneNumber":"13800000000","purePhoneNumber":"13800000000","countryCode":"86","watermark":{"appid":"` + shopApp + `","timestamp":1700000000}}`
 	data, err := crypto.EncryptUserData(sess.SessionKey, iv, []byte(plain))
 	require.NoError(t, err)
-	ph, err := mp.DecryptPhoneNumber(sess.SessionKey, data, iv)
+	ph, err := mp.DecryptPhoneNumber(miniprogram.UserData{SessionKey: sess.SessionKey, EncryptedData: data, IV: iv})
 	require.NoError(t, err)
 	assert.Equal(t, "13800000000", ph.PurePhoneNumber)
-	_, err = e.mini("wx8888888888888888").DecryptPhoneNumber(sess.SessionKey, data, iv)
+	_, err = e.mini("wx8888888888888888").DecryptPhoneNumber(miniprogram.UserData{SessionKey: sess.SessionKey, EncryptedData: data, IV: iv})
 	require.ErrorIs(t, err, crypto.ErrWatermark)
 }
 

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/wxopen-go/wxopen/crypto"
@@ -138,7 +140,8 @@ type PhoneNumber struct {
 
 // decryptInto decrypts encryptedData (AES-128-CBC, digest section 8), checks that its watermark
 // names this mini program and decodes it into out.
-func (c *Client) decryptInto(what, sessionKey, encryptedData, iv string, out any) error {
+func (c *Client) decryptInto(what string, d UserData, out any) error {
+	sessionKey, encryptedData, iv := d.SessionKey, d.EncryptedData, d.IV
 	if sessionKey == "" {
 		return wxerr.Invalid("session_key", "required")
 	}
@@ -151,7 +154,7 @@ func (c *Client) decryptInto(what, sessionKey, encryptedData, iv string, out any
 	if err := c.ready(); err != nil {
 		return err
 	}
-	plain, err := crypto.DecryptUserData(sessionKey, iv, encryptedData, c.a.AppID())
+	plain, err := crypto.DecryptUserData(crypto.UserData{SessionKey: sessionKey, IV: iv, EncryptedData: encryptedData, AppID: c.a.AppID()})
 	if err != nil {
 		return fmt.Errorf("wxopen: decrypt %s: %w: %w", what, wxerr.ErrBadUserData, err)
 	}
@@ -161,14 +164,36 @@ func (c *Client) decryptInto(what, sessionKey, encryptedData, iv string, out any
 	return nil
 }
 
+// UserData is what a mini program's server decrypts: the encryptedData and iv the mini program
+// received (getPhoneNumber, wx.getUserInfo…) and sent to it, and the user's session key, kept on the
+// server (Login). Its fields are named so that they cannot be swapped silently; printing it never
+// shows the session key or the data.
+type UserData struct {
+	SessionKey    string
+	EncryptedData string
+	IV            string
+}
+
+// String describes d without the session key or the data.
+func (d UserData) String() string {
+	return "miniprogram.UserData{SessionKey: <redacted>, EncryptedData: " + strconv.Itoa(len(d.EncryptedData)) +
+		" bytes, IV: " + d.IV + "}"
+}
+
+// GoString is String, for %#v.
+func (d UserData) GoString() string { return d.String() }
+
+// Format implements fmt.Formatter so that every verb prints String.
+func (d UserData) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, d.String()) }
+
 // DecryptUserInfo decrypts the encryptedData and iv of wx.getUserInfo with the user's session key
 // and checks that the watermark names this mini program. Data that does not decrypt or names another
 // mini program is errors.Is(err, wxerr.ErrBadUserData) — a bad client request, answer it 400 — with
 // the *crypto.Error in the chain (errors.Is(err, crypto.ErrWatermark) for the watermark). No request
 // is sent.
-func (c *Client) DecryptUserInfo(sessionKey, encryptedData, iv string) (*UserInfo, error) {
+func (c *Client) DecryptUserInfo(d UserData) (*UserInfo, error) {
 	var u UserInfo
-	if err := c.decryptInto("user info", sessionKey, encryptedData, iv, &u); err != nil {
+	if err := c.decryptInto("user info", d, &u); err != nil {
 		return nil, err
 	}
 	return &u, nil
@@ -177,9 +202,9 @@ func (c *Client) DecryptUserInfo(sessionKey, encryptedData, iv string) (*UserInf
 // DecryptPhoneNumber decrypts the encryptedData and iv of getPhoneNumber with the user's session key
 // and checks that the watermark names this mini program. Its errors are DecryptUserInfo's. No request
 // is sent.
-func (c *Client) DecryptPhoneNumber(sessionKey, encryptedData, iv string) (*PhoneNumber, error) {
+func (c *Client) DecryptPhoneNumber(d UserData) (*PhoneNumber, error) {
 	var p PhoneNumber
-	if err := c.decryptInto("phone number", sessionKey, encryptedData, iv, &p); err != nil {
+	if err := c.decryptInto("phone number", d, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil

@@ -95,7 +95,7 @@ const (
 
 func TestDecryptUserInfoOfficialVector(t *testing.T) {
 	e := setupApp(t, vecAppID)
-	u, err := e.c.DecryptUserInfo(vecKey, vecCipher, vecIV)
+	u, err := e.c.DecryptUserInfo(miniprogram.UserData{SessionKey: vecKey, EncryptedData: vecCipher, IV: vecIV})
 	require.NoError(t, err)
 	assert.Equal(t, &miniprogram.UserInfo{
 		OpenID: "oGZUI0egBJY1zhBYw2KhdUfwVJJE", UnionID: "ocMvos6NjeKLIBqg5Mr9QjxrP1FA", NickName: "Band", Gender: 1,
@@ -109,36 +109,36 @@ func TestDecryptUserInfoOfficialVector(t *testing.T) {
 func TestDecryptWrongKeyIVAndAppID(t *testing.T) {
 	// The official vector decrypted by a client of another mini program: the watermark does not match.
 	other := setupApp(t, "wxOTHERAPP")
-	_, err := other.c.DecryptUserInfo(vecKey, vecCipher, vecIV)
+	_, err := other.c.DecryptUserInfo(miniprogram.UserData{SessionKey: vecKey, EncryptedData: vecCipher, IV: vecIV})
 	require.ErrorIs(t, err, crypto.ErrWatermark)
 
 	e := setupApp(t, vecAppID)
 	// Wrong key: garbage plaintext, bad padding or not JSON.
-	_, err = e.c.DecryptUserInfo(otherKey, vecCipher, vecIV)
+	_, err = e.c.DecryptUserInfo(miniprogram.UserData{SessionKey: otherKey, EncryptedData: vecCipher, IV: vecIV})
 	var ce *crypto.Error
 	require.ErrorAs(t, err, &ce)
 	assert.Contains(t, []int{crypto.CodeDecryptAES, crypto.CodeIllegalBuffer}, ce.Code)
 	assert.NotContains(t, err.Error(), otherKey)
 
 	// Wrong iv: the first block is garbage, so the plaintext is not JSON.
-	_, err = e.c.DecryptUserInfo(vecKey, vecCipher, otherIV)
+	_, err = e.c.DecryptUserInfo(miniprogram.UserData{SessionKey: vecKey, EncryptedData: vecCipher, IV: otherIV})
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, crypto.CodeIllegalBuffer, ce.Code)
 
 	// Malformed inputs.
-	_, err = e.c.DecryptUserInfo("short", vecCipher, vecIV)
+	_, err = e.c.DecryptUserInfo(miniprogram.UserData{SessionKey: "short", EncryptedData: vecCipher, IV: vecIV})
 	require.ErrorIs(t, err, crypto.ErrIllegalAESKey)
-	_, err = e.c.DecryptUserInfo(vecKey, vecCipher, base64.StdEncoding.EncodeToString(make([]byte, 8)))
+	_, err = e.c.DecryptUserInfo(miniprogram.UserData{SessionKey: vecKey, EncryptedData: vecCipher, IV: base64.StdEncoding.EncodeToString(make([]byte, 8))})
 	require.ErrorAs(t, err, &ce)
-	_, err = e.c.DecryptUserInfo(vecKey, "!!!notbase64", vecIV)
+	_, err = e.c.DecryptUserInfo(miniprogram.UserData{SessionKey: vecKey, EncryptedData: "!!!notbase64", IV: vecIV})
 	require.ErrorIs(t, err, crypto.ErrDecodeBase64)
 
 	// Required inputs.
-	_, err = e.c.DecryptUserInfo("", vecCipher, vecIV)
+	_, err = e.c.DecryptUserInfo(miniprogram.UserData{SessionKey: "", EncryptedData: vecCipher, IV: vecIV})
 	requireInvalid(t, err, "session_key")
-	_, err = e.c.DecryptUserInfo(vecKey, "", vecIV)
+	_, err = e.c.DecryptUserInfo(miniprogram.UserData{SessionKey: vecKey, EncryptedData: "", IV: vecIV})
 	requireInvalid(t, err, "encryptedData")
-	_, err = e.c.DecryptPhoneNumber(vecKey, vecCipher, "")
+	_, err = e.c.DecryptPhoneNumber(miniprogram.UserData{SessionKey: vecKey, EncryptedData: vecCipher, IV: ""})
 	requireInvalid(t, err, "iv")
 }
 
@@ -146,13 +146,28 @@ func TestDecryptFailuresAreBadUserData(t *testing.T) {
 	e := setupApp(t, vecAppID)
 	other := setupApp(t, "wxOTHERAPP")
 	for name, call := range map[string]func() error{
-		"watermark": func() error { _, err := other.c.DecryptUserInfo(vecKey, vecCipher, vecIV); return err },
-		"wrong key": func() error { _, err := e.c.DecryptUserInfo(otherKey, vecCipher, vecIV); return err },
-		"wrong iv":  func() error { _, err := e.c.DecryptPhoneNumber(vecKey, vecCipher, otherIV); return err },
-		"short key": func() error { _, err := e.c.DecryptUserInfo("short", vecCipher, vecIV); return err },
-		"base64":    func() error { _, err := e.c.DecryptPhoneNumber(vecKey, "!!!notbase64", vecIV); return err },
+		"watermark": func() error {
+			_, err := other.c.DecryptUserInfo(miniprogram.UserData{SessionKey: vecKey, EncryptedData: vecCipher, IV: vecIV})
+			return err
+		},
+		"wrong key": func() error {
+			_, err := e.c.DecryptUserInfo(miniprogram.UserData{SessionKey: otherKey, EncryptedData: vecCipher, IV: vecIV})
+			return err
+		},
+		"wrong iv": func() error {
+			_, err := e.c.DecryptPhoneNumber(miniprogram.UserData{SessionKey: vecKey, EncryptedData: vecCipher, IV: otherIV})
+			return err
+		},
+		"short key": func() error {
+			_, err := e.c.DecryptUserInfo(miniprogram.UserData{SessionKey: "short", EncryptedData: vecCipher, IV: vecIV})
+			return err
+		},
+		"base64": func() error {
+			_, err := e.c.DecryptPhoneNumber(miniprogram.UserData{SessionKey: vecKey, EncryptedData: "!!!notbase64", IV: vecIV})
+			return err
+		},
 		"short iv": func() error {
-			_, err := e.c.DecryptUserInfo(vecKey, vecCipher, base64.StdEncoding.EncodeToString(make([]byte, 8)))
+			_, err := e.c.DecryptUserInfo(miniprogram.UserData{SessionKey: vecKey, EncryptedData: vecCipher, IV: base64.StdEncoding.EncodeToString(make([]byte, 8))})
 			return err
 		},
 	} {
@@ -163,7 +178,7 @@ func TestDecryptFailuresAreBadUserData(t *testing.T) {
 		assert.Equal(t, 1, strings.Count(err.Error(), "wxopen:"), "%s: %v", name, err)
 	}
 	// A missing input is a validation error, not bad data.
-	_, err := e.c.DecryptUserInfo("", vecCipher, vecIV)
+	_, err := e.c.DecryptUserInfo(miniprogram.UserData{SessionKey: "", EncryptedData: vecCipher, IV: vecIV})
 	assert.NotErrorIs(t, err, wxerr.ErrBadUserData)
 }
 
@@ -172,7 +187,7 @@ func TestDecryptPhoneNumber(t *testing.T) {
 	plain := `{"phoneNumber":"+86 13800000000","purePhoneNumber":"13800000000","countryCode":"86","watermark":{"appid":"wxAPP","timestamp":1700000000}}`
 	data, err := crypto.EncryptUserData(otherKey, otherIV, []byte(plain))
 	require.NoError(t, err)
-	p, err := e.c.DecryptPhoneNumber(otherKey, data, otherIV)
+	p, err := e.c.DecryptPhoneNumber(miniprogram.UserData{SessionKey: otherKey, EncryptedData: data, IV: otherIV})
 	require.NoError(t, err)
 	assert.Equal(t, &miniprogram.PhoneNumber{PhoneNumber: "+86 13800000000", PurePhoneNumber: "13800000000", CountryCode: "86",
 		Watermark: miniprogram.Watermark{AppID: "wxAPP", Timestamp: time.Unix(1700000000, 0)}}, p)
@@ -180,22 +195,22 @@ func TestDecryptPhoneNumber(t *testing.T) {
 	// The same data with another mini program's watermark.
 	data, err = crypto.EncryptUserData(otherKey, otherIV, []byte(`{"phoneNumber":"1","watermark":{"appid":"wxSOMEONEELSE","timestamp":1}}`))
 	require.NoError(t, err)
-	_, err = e.c.DecryptPhoneNumber(otherKey, data, otherIV)
+	_, err = e.c.DecryptPhoneNumber(miniprogram.UserData{SessionKey: otherKey, EncryptedData: data, IV: otherIV})
 	require.ErrorIs(t, err, crypto.ErrWatermark)
 	assert.True(t, errors.Is(err, crypto.ErrValidateAppID))
 
 	// Wrong key and wrong iv on data we built.
 	data, err = crypto.EncryptUserData(otherKey, otherIV, []byte(plain))
 	require.NoError(t, err)
-	_, err = e.c.DecryptPhoneNumber(vecKey, data, otherIV)
+	_, err = e.c.DecryptPhoneNumber(miniprogram.UserData{SessionKey: vecKey, EncryptedData: data, IV: otherIV})
 	require.Error(t, err)
-	_, err = e.c.DecryptPhoneNumber(otherKey, data, vecIV)
+	_, err = e.c.DecryptPhoneNumber(miniprogram.UserData{SessionKey: otherKey, EncryptedData: data, IV: vecIV})
 	require.Error(t, err)
 
 	// A watermark-correct plaintext whose fields have the wrong types fails to decode, typed.
 	data, err = crypto.EncryptUserData(otherKey, otherIV, []byte(`{"phoneNumber":5,"watermark":{"appid":"wxAPP","timestamp":1}}`))
 	require.NoError(t, err)
-	_, err = e.c.DecryptPhoneNumber(otherKey, data, otherIV)
+	_, err = e.c.DecryptPhoneNumber(miniprogram.UserData{SessionKey: otherKey, EncryptedData: data, IV: otherIV})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "decode")
 }

@@ -23,7 +23,7 @@ func decryptInto(what string, s *Session, encryptedData, iv string, out any) err
 	if iv == "" {
 		return wxerr.Invalid("iv", "required")
 	}
-	plain, err := crypto.DecryptUserData(s.sessionKey, iv, encryptedData, s.AppID)
+	plain, err := crypto.DecryptUserData(crypto.UserData{SessionKey: s.sessionKey, IV: iv, EncryptedData: encryptedData, AppID: s.AppID})
 	if err != nil {
 		// A wrong key usually means the mini program logged in again (new session key) and sent
 		// data encrypted under the new one with the old token: it must use its new token.

@@ -409,7 +409,7 @@ func (w *walk) login(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	user, err := mp.DecryptUserInfo(sess.SessionKey, encrypted, iv)
+	user, err := mp.DecryptUserInfo(miniprogram.UserData{SessionKey: sess.SessionKey, EncryptedData: encrypted, IV: iv})
 	if err != nil {
 		return fmt.Errorf("decrypt the profile: %w", err)
 	}
