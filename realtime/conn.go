@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"github.com/wxopen-go/wxopen/session"
 )
 
 // What the hub answers. Every acknowledgement is {ok: true} or {ok: false, error: code, message}; a
@@ -52,7 +54,7 @@ func refusal(code, message string) *socket.ExtendedError {
 
 // conn is the hub's state of one authenticated connection, kept as the socket's Data.
 type conn struct {
-	sess     *Session
+	sess     *session.Session
 	userRoom socket.Room
 	since    time.Time
 	ready    chan struct{} // closed once socket.io has registered the connection (see holdUntilReady)
@@ -66,7 +68,7 @@ type conn struct {
 }
 
 // UserKey is the key User targets for s: its UserID, or its OpenID when the platform maps no user id.
-func UserKey(s *Session) string {
+func UserKey(s *session.Session) string {
 	if s.UserID != "" {
 		return s.UserID
 	}
@@ -118,9 +120,9 @@ func (h *Hub) authenticate(s *socket.Socket, next func(*socket.ExtendedError)) {
 			s.SetData(c)
 			h.holdUntilReady(s, c)
 			next(nil)
-		case errors.Is(err, errSessionExpired):
+		case errors.Is(err, session.ErrExpired):
 			next(refusal(codeSessionExpired, "session expired; log in again"))
-		case errors.Is(err, errSessionInvalid):
+		case errors.Is(err, session.ErrInvalid):
 			next(refusal(codeUnauthorized, "invalid session; log in again"))
 		default:
 			h.log.Warn("realtime: session check failed", "err", err)
@@ -359,7 +361,7 @@ func (h *Hub) recheck(s *socket.Socket, c *conn) {
 	switch {
 	case err == nil && sess != nil && sess.ExpiresAt.After(time.Now()):
 		h.armExpiry(s, c, sess.ExpiresAt)
-	case err == nil || errors.Is(err, errSessionInvalid):
+	case err == nil || errors.Is(err, session.ErrInvalid):
 		dismiss(s, codeSessionExpired, "session expired; log in again")
 	case h.ctx.Err() != nil:
 	default:

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wxopen-go/wxopen/realtime"
+	"github.com/wxopen-go/wxopen/session"
 )
 
 // Two merchants' mini programs.
@@ -24,12 +25,12 @@ const (
 // fakeSessions is a Validator over a map of tokens, until the tests move to session.Manager.
 type fakeSessions struct {
 	mu    sync.Mutex
-	byTok map[string]*realtime.Session
+	byTok map[string]*session.Session
 	err   error // answered for every token when set
 	calls atomic.Int64
 }
 
-func newFakeSessions() *fakeSessions { return &fakeSessions{byTok: map[string]*realtime.Session{}} }
+func newFakeSessions() *fakeSessions { return &fakeSessions{byTok: map[string]*session.Session{}} }
 
 var tokenSeq atomic.Int64
 
@@ -38,7 +39,7 @@ func (f *fakeSessions) add(appID, openID string, life time.Duration) string {
 	tok := fmt.Sprintf("tok-%d-%s", tokenSeq.Add(1), openID)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.byTok[tok] = &realtime.Session{Token: tok, AppID: appID, OpenID: openID, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(life)}
+	f.byTok[tok] = &session.Session{Token: tok, AppID: appID, OpenID: openID, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(life)}
 	return tok
 }
 
@@ -49,7 +50,7 @@ func (f *fakeSessions) extend(tok string, life time.Duration) {
 	f.byTok[tok].ExpiresAt = time.Now().Add(life)
 }
 
-func (f *fakeSessions) Validate(ctx context.Context, token string) (*realtime.Session, error) {
+func (f *fakeSessions) Validate(ctx context.Context, token string) (*session.Session, error) {
 	f.calls.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -58,10 +59,10 @@ func (f *fakeSessions) Validate(ctx context.Context, token string) (*realtime.Se
 	}
 	s, ok := f.byTok[token]
 	if !ok {
-		return nil, realtime.ErrTestInvalid
+		return nil, session.ErrInvalid
 	}
 	if !s.ExpiresAt.After(time.Now()) {
-		return nil, realtime.ErrTestExpired
+		return nil, session.ErrExpired
 	}
 	cp := *s
 	return &cp, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
+	"github.com/wxopen-go/wxopen/session"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -36,7 +37,14 @@ var (
 // Authorizer decides whether the user of session s may subscribe to a topic or enter a room (t.Kind is
 // KindTopic or KindRoom; t.AppID is always the session's). It is called once per subscribe or join,
 // with the HandshakeTimeout; return nil to allow, ErrForbidden to refuse.
-type Authorizer func(ctx context.Context, s *Session, t Target) error
+type Authorizer func(ctx context.Context, s *session.Session, t Target) error
+
+// Validator checks a session token at the handshake; *session.Manager is one. It must answer an error
+// wrapping session.ErrInvalid (or session.ErrExpired) for a token that is not a valid session, and
+// another error for a failure to check (the client is then told to retry, not to log in again).
+type Validator interface {
+	Validate(ctx context.Context, token string) (*session.Session, error)
+}
 
 // Limits bound what one connection may hold and send. A zero field takes its default.
 type Limits struct {

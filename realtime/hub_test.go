@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wxopen-go/wxopen/realtime"
+	"github.com/wxopen-go/wxopen/session"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -235,7 +236,7 @@ func TestAuthorizer(t *testing.T) {
 	ss := newFakeSessions()
 	var mu sync.Mutex
 	var seen []realtime.Target
-	authz := func(ctx context.Context, s *realtime.Session, tg realtime.Target) error {
+	authz := func(ctx context.Context, s *session.Session, tg realtime.Target) error {
 		mu.Lock()
 		seen = append(seen, tg)
 		mu.Unlock()
@@ -409,5 +410,32 @@ func TestEventRightAfterConnect(t *testing.T) {
 			t.Fatalf("connection %d: %+v", i, a)
 		}
 		c.close()
+	}
+}
+
+// TestRealSessions connects with a session of session.Manager (logged in through the emulator) and
+// is refused once the session is revoked, on both protocols.
+func TestRealSessions(t *testing.T) {
+	ss := newRealSessions(t)
+	hub, base := startHub(t, ss)
+	tok := ss.login(t, appA, "oREAL")
+	c := connectV4(t, base, tok)
+	c.emitAck("subscribe", "orders")
+	hub.Publish(context.Background(), realtime.User(appA, "oREAL"), "hello", 1)
+	if ev := c.nextEvent(wait); ev.Name != "hello" {
+		t.Fatalf("got %s", ev.Name)
+	}
+	if err := ss.Revoke(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	for _, eio := range []int{4, 3} {
+		d := dialWS(t, base, eio, url.Values{"token": {tok}})
+		auth := map[string]any{"token": tok}
+		if eio == 3 {
+			auth = nil
+		}
+		if data := d.connect(auth); data == nil || data["code"] != "unauthorized" {
+			t.Errorf("EIO %d revoked token: %v, want unauthorized", eio, data)
+		}
 	}
 }

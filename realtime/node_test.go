@@ -219,7 +219,7 @@ func (n *nodeClient) nextEvent() (string, string) {
 // isolated from each other.
 func TestNodeClients(t *testing.T) {
 	nodeDir(t)
-	ss := newFakeSessions()
+	ss := newRealSessions(t) // session.Manager, users logged in through the WeChat emulator
 	hub, base := startHub(t, ss)
 	ctx := context.Background()
 	for _, kind := range nodeClients {
@@ -231,9 +231,9 @@ func TestNodeClients(t *testing.T) {
 
 			user := "o-" + kind
 			a := startNode(t, kind, base)
-			a.mustConnect(ss.add(appA, user, time.Hour))
+			a.mustConnect(ss.login(t, appA, user))
 			b := startNode(t, kind, base)
-			b.mustConnect(ss.add(appB, user, time.Hour)) // same openid, other merchant
+			b.mustConnect(ss.login(t, appB, user)) // same openid, other merchant
 
 			a.mustEmit("subscribe", "orders")
 			b.mustEmit("subscribe", "orders")

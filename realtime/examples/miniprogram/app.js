@@ -1,6 +1,6 @@
 // app.js: the mini program opens its one realtime connection at launch. The session token comes from
 // the platform's login endpoint (the session package's handlers, mounted by the example server at
-// /session/: GET /session/login/{code} with the wx.login code; WeChat's Referer names the mini program),
+// /session/: POST /session/login/{code} with the wx.login code; WeChat's Referer names the mini program),
 // kept in storage.
 const rt = require('./utils/realtime');
 
@@ -12,6 +12,7 @@ function login() {
       success: ({ code }) =>
         wx.request({
           url: SERVER + '/session/login/' + encodeURIComponent(code),
+          method: 'POST',
           success: ({ data }) => (data && data.token ? resolve(data.token) : reject(data)),
           fail: reject,
         }),
