@@ -12,6 +12,16 @@ func (s *Server) IssueLoginCode(miniAppID, openID string) (code string) {
 	now := s.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.loginCodes) >= s.loginSweepAt {
+		// Expired codes answer 40029 like unknown ones, so forgetting them changes nothing; used
+		// codes are kept until they expire, for 40163.
+		for c, lc := range s.loginCodes {
+			if !now.Before(lc.expires) {
+				delete(s.loginCodes, c)
+			}
+		}
+		s.loginSweepAt = 2*len(s.loginCodes) + 64
+	}
 	code = "0" + randAlnum(31)
 	s.loginCodes[code] = &loginCode{user: userKey{miniAppID, openID}, expires: now.Add(loginCodeTTL)}
 	return code

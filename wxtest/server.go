@@ -58,8 +58,10 @@ type Server struct {
 	rotate       bool                   // RotateRefreshTokens
 
 	loginCodes map[string]*loginCode // js_code → issued code
-	sessions   map[userKey]string    // session_key last issued
-	unionIDs   map[userKey]string
+	// loginSweepAt: IssueLoginCode drops expired codes once loginCodes grows past it (amortised O(1)).
+	loginSweepAt int
+	sessions     map[userKey]string // session_key last issued
+	unionIDs     map[userKey]string
 
 	drafts        map[int]*TemplateDraft
 	nextDraftID   int
