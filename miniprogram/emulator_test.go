@@ -29,7 +29,7 @@ import (
 
 // platform is a Platform talking to the emulator, with its two push handlers served on loopback.
 type platform struct {
-	t  *testing.T
+	t  testing.TB
 	s  *wxtest.Server
 	p  *wxopen.Platform
 	fr *miniprogram.FastRegistration
@@ -41,7 +41,7 @@ type platform struct {
 
 const shopApp = "wx5555555555555555"
 
-func newPlatform(t *testing.T) *platform {
+func newPlatform(t testing.TB) *platform {
 	t.Helper()
 	ctx := context.Background()
 	s := wxtest.NewTestServer(t)

@@ -25,7 +25,7 @@ var restaurantGuide = miniprogram.PrivacyGuideTemplate{
 // gated is a merchant taken towards submit_audit by a test, one call per gate.
 type gated struct {
 	e   *platform
-	t   *testing.T
+	t   testing.TB
 	mp  *miniprogram.Client
 	app string
 	tpl int64
