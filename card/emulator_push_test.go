@@ -50,7 +50,7 @@ func TestEmulatorCardPushesTyped(t *testing.T) {
 
 	got := e.received()
 	require.Len(t, got, 12)
-	base := func(ev component.Message, event, from string) {
+	base := func(ev component.Message, event component.Event, from string) {
 		t.Helper()
 		assert.Equal(t, emuOA, ev.AuthorizerAppID)
 		assert.Equal(t, oa.UserName, ev.ToUserName)

@@ -9,20 +9,27 @@ import (
 	"time"
 )
 
+// InfoType is the kind of a push to the authorisation event URL (its <InfoType>).
+type InfoType string
+
 // InfoType values of the pushes to the authorisation event URL.
 const (
-	InfoTypeVerifyTicket     = "component_verify_ticket"
-	InfoTypeAuthorized       = "authorized"
-	InfoTypeUpdateAuthorized = "updateauthorized"
-	InfoTypeUnauthorized     = "unauthorized"
-	InfoTypeFastRegister     = "notify_third_fasteregister"
+	InfoTypeVerifyTicket     InfoType = "component_verify_ticket"
+	InfoTypeAuthorized       InfoType = "authorized"
+	InfoTypeUpdateAuthorized InfoType = "updateauthorized"
+	InfoTypeUnauthorized     InfoType = "unauthorized"
+	InfoTypeFastRegister     InfoType = "notify_third_fasteregister"
 )
+
+// Event is the kind of an event pushed to the message/event URL (its <Event>, when MsgType is
+// "event").
+type Event string
 
 // Event values of the mini-program code audit pushes to the message/event URL.
 const (
-	EventAuditSuccess = "weapp_audit_success"
-	EventAuditFail    = "weapp_audit_fail"
-	EventAuditDelay   = "weapp_audit_delay"
+	EventAuditSuccess Event = "weapp_audit_success"
+	EventAuditFail    Event = "weapp_audit_fail"
+	EventAuditDelay   Event = "weapp_audit_delay"
 )
 
 // PlatformEvent is what every push to the authorisation event URL carries; it is also what
@@ -31,7 +38,7 @@ type PlatformEvent struct {
 	// AppID is the component appid the push is for.
 	AppID      string
 	CreateTime time.Time
-	InfoType   string
+	InfoType   InfoType
 	// Raw is the decrypted XML, for fields wxopen does not decode. It may hold credentials
 	// (a verify ticket, an authorisation code): do not log it.
 	Raw []byte
@@ -158,7 +165,7 @@ type Message struct {
 	FromUserName string
 	CreateTime   time.Time
 	MsgType      string
-	Event        string
+	Event        Event
 	// Raw is the decrypted XML, for fields wxopen does not decode.
 	Raw []byte
 }

@@ -9,15 +9,15 @@ import (
 // Event values of the card pushes to the message/event URL of an official account that owns cards
 // (API digest 19.2).
 const (
-	EventCardPassCheck            = "card_pass_check"
-	EventCardNotPassCheck         = "card_not_pass_check"
-	EventUserGetCard              = "user_get_card"
-	EventUserDelCard              = "user_del_card"
-	EventUserConsumeCard          = "user_consume_card"
-	EventSubmitMemberCardUserInfo = "submit_membercard_user_info"
-	EventUpdateMemberCard         = "update_member_card"
-	EventUserViewCard             = "user_view_card"
-	EventUserEnterSessionFromCard = "user_enter_session_from_card"
+	EventCardPassCheck            Event = "card_pass_check"
+	EventCardNotPassCheck         Event = "card_not_pass_check"
+	EventUserGetCard              Event = "user_get_card"
+	EventUserDelCard              Event = "user_del_card"
+	EventUserConsumeCard          Event = "user_consume_card"
+	EventSubmitMemberCardUserInfo Event = "submit_membercard_user_info"
+	EventUpdateMemberCard         Event = "update_member_card"
+	EventUserViewCard             Event = "user_view_card"
+	EventUserEnterSessionFromCard Event = "user_enter_session_from_card"
 )
 
 // CardCheckEvent is card_pass_check or card_not_pass_check: the outcome of WeChat's review of a card.

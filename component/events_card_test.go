@@ -80,7 +80,7 @@ func TestMessageHandlerCardEvents(t *testing.T) {
 	assert.Equal(t, component.EventCardNotPassCheck, check[1].Event)
 
 	require.Len(t, other, 1)
-	assert.Equal(t, "user_gifting_card", other[0].Event)
+	assert.Equal(t, component.Event("user_gifting_card"), other[0].Event)
 }
 
 func TestMessageHandlerCardCallbackErrorAsksForRetry(t *testing.T) {

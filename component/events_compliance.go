@@ -8,9 +8,9 @@ import (
 // Event values of the compliance review pushes to the message/event URL (API digest part 2,
 // sections 10.5, 11.3 and 15.4).
 const (
-	EventNicknameAudit = "wxa_nickname_audit"
-	EventCategoryAudit = "wxa_category_audit"
-	EventPrivacyApply  = "wxa_privacy_apply"
+	EventNicknameAudit Event = "wxa_nickname_audit"
+	EventCategoryAudit Event = "wxa_category_audit"
+	EventPrivacyApply  Event = "wxa_privacy_apply"
 )
 
 // ReviewResult is the outcome of a name or category review (the push's ret).

@@ -117,13 +117,13 @@ func (h *Handler) dispatch(ctx context.Context, plain []byte) error {
 	if x.InfoType == "" {
 		return badRequest("event has no InfoType")
 	}
-	base := PlatformEvent{AppID: x.AppID, CreateTime: unixTime(x.CreateTime), InfoType: x.InfoType, Raw: plain}
+	base := PlatformEvent{AppID: x.AppID, CreateTime: unixTime(x.CreateTime), InfoType: InfoType(x.InfoType), Raw: plain}
 	at := base.CreateTime // the event's time, which orders authorisation events
 	if at.IsZero() {
 		at = h.rcv.now()
 	}
 	ctx = tokenstore.WithReason(ctx, pushReason(x.InfoType))
-	switch x.InfoType {
+	switch InfoType(x.InfoType) {
 	case InfoTypeVerifyTicket:
 		if x.ComponentVerifyTicket == "" {
 			return badRequest("component_verify_ticket push without ComponentVerifyTicket")
@@ -162,7 +162,7 @@ func (h *Handler) dispatch(ctx context.Context, plain []byte) error {
 			}
 			ev.Authorization = a
 		}
-		if x.InfoType == InfoTypeAuthorized {
+		if InfoType(x.InfoType) == InfoTypeAuthorized {
 			return call(ctx, h.cfg.OnAuthorized, ev)
 		}
 		return call(ctx, h.cfg.OnUpdateAuthorized, (*UpdateAuthorizedEvent)(ev))
@@ -197,17 +197,17 @@ func (h *Handler) dispatch(ctx context.Context, plain []byte) error {
 // pushReason is the store-write reason of a platform push: "push:" and its InfoType (a constant for
 // the known ones, so that a push allocates no string for it).
 func pushReason(infoType string) string {
-	switch infoType {
+	switch InfoType(infoType) {
 	case InfoTypeVerifyTicket:
-		return "push:" + InfoTypeVerifyTicket
+		return "push:" + string(InfoTypeVerifyTicket)
 	case InfoTypeAuthorized:
-		return "push:" + InfoTypeAuthorized
+		return "push:" + string(InfoTypeAuthorized)
 	case InfoTypeUpdateAuthorized:
-		return "push:" + InfoTypeUpdateAuthorized
+		return "push:" + string(InfoTypeUpdateAuthorized)
 	case InfoTypeUnauthorized:
-		return "push:" + InfoTypeUnauthorized
+		return "push:" + string(InfoTypeUnauthorized)
 	case InfoTypeFastRegister:
-		return "push:" + InfoTypeFastRegister
+		return "push:" + string(InfoTypeFastRegister)
 	}
 	return "push:" + infoType
 }

@@ -223,7 +223,7 @@ func TestHandlerAuthorizedExchangesCode(t *testing.T) {
 			assertCall(t, calls[0], "POST", "/cgi-bin/component/api_query_auth", compQuery(),
 				map[string]any{"component_appid": compAppID, "authorization_code": "queryauthcode@@@X"})
 			require.NotNil(t, got)
-			assert.Equal(t, infoType, got.InfoType)
+			assert.Equal(t, component.InfoType(infoType), got.InfoType)
 			assert.Equal(t, "wxauthorizer01", got.AuthorizerAppID)
 			assert.Equal(t, "queryauthcode@@@X", got.AuthorizationCode)
 			assert.Equal(t, int64(1700000600), got.AuthorizationCodeExpiredTime)
@@ -393,7 +393,7 @@ func TestHandlerUnknownInfoType(t *testing.T) {
 	mark := len(h.log.list())
 	assertSuccess(t, serve(hd, h.wx.push("/", "AppId", plain, time.Now())))
 	require.NotNil(t, got)
-	assert.Equal(t, "notify_new_thing", got.InfoType)
+	assert.Equal(t, component.InfoType("notify_new_thing"), got.InfoType)
 	assert.Equal(t, plain, string(got.Raw))
 	assert.Empty(t, h.writesSince(mark))
 
@@ -644,7 +644,7 @@ func TestMessageHandlerAuditEvents(t *testing.T) {
 	assert.Equal(t, time.Unix(1488856743, 0), delay.DelayTime)
 
 	require.Len(t, other, 2)
-	assert.Equal(t, "wxa_future_event", other[0].Event)
+	assert.Equal(t, component.Event("wxa_future_event"), other[0].Event)
 	assert.Contains(t, string(other[0].Raw), "<ret>2</ret>")
 	assert.Equal(t, "text", other[1].MsgType)
 	assert.Equal(t, "wxauthorizer01", other[1].AuthorizerAppID)

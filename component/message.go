@@ -96,10 +96,10 @@ func (h *MessageHandler) dispatch(ctx context.Context, appID string, plain []byt
 	}
 	m := Message{
 		AuthorizerAppID: appID, ToUserName: x.ToUserName, FromUserName: x.FromUserName,
-		CreateTime: unixTime(x.CreateTime), MsgType: x.MsgType, Event: x.Event, Raw: plain,
+		CreateTime: unixTime(x.CreateTime), MsgType: x.MsgType, Event: Event(x.Event), Raw: plain,
 	}
 	if x.MsgType == "event" {
-		switch x.Event {
+		switch Event(x.Event) {
 		case EventAuditSuccess:
 			return call(ctx, h.cfg.OnAuditSuccess, &AuditSuccessEvent{Message: m, SuccTime: unixTime(x.SuccTime)})
 		case EventAuditFail:
