@@ -195,7 +195,9 @@ func newNode(t *testing.T, creds tokenstore.Store, wx *rotatingWeChat) *node {
 		OnUnauthorized: func(_ context.Context, ev *component.UnauthorizedEvent) error {
 			return n.callback("unauthorized", ev.Superseded)
 		},
-		OnOther: func(_ context.Context, ev *component.PlatformEvent) error { return n.callback(string(ev.InfoType), false) },
+		OnOther: func(_ context.Context, ev *component.PlatformEvent) error {
+			return n.callback(string(ev.InfoType), false)
+		},
 	})
 	require.NoError(t, err)
 	return n
