@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image/jpeg"
 	"net/http"
 	"net/http/httptest"
@@ -69,6 +70,18 @@ func newPlatform(t testing.TB) *platform {
 		},
 		OnAuditFail: func(_ context.Context, ev *component.AuditFailEvent) error {
 			e.record("fail " + ev.AuthorizerAppID + ": " + ev.Reason)
+			return nil
+		},
+		OnNicknameAudit: func(_ context.Context, ev *component.NicknameAuditEvent) error {
+			e.record(fmt.Sprintf("nickname %s %s approved=%t", ev.AuthorizerAppID, ev.Nickname, ev.Ret.Approved()))
+			return nil
+		},
+		OnCategoryAudit: func(_ context.Context, ev *component.CategoryAuditEvent) error {
+			e.record(fmt.Sprintf("category %s %s/%s approved=%t", ev.AuthorizerAppID, ev.First, ev.Second, ev.Ret.Approved()))
+			return nil
+		},
+		OnPrivacyApply: func(_ context.Context, ev *component.PrivacyApplyEvent) error {
+			e.record(fmt.Sprintf("privacy %s %s approved=%t", ev.AuthorizerAppID, ev.APIName, ev.Approved()))
 			return nil
 		},
 	})
@@ -248,6 +261,7 @@ func TestEmulatorBasicInfoAndDomains(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "咖啡Coffee", bi.Nickname, "the reviewed name is not applied before approval")
 	require.NoError(t, e.s.ReviewNickname(context.Background(), shopApp, true, ""))
+	assert.Contains(t, e.auditEvents(), "nickname "+shopApp+" 咖啡小馆 approved=true", "wxa_nickname_audit pushed and typed")
 	bi, err = mp.BasicInfo(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, shopApp, bi.AppID)

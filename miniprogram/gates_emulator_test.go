@@ -81,6 +81,7 @@ func (g *gated) fix(ctx context.Context, gate miniprogram.Gate) {
 			Content: "为顾客推荐最近的门店", PicList: []string{"https://img.dinehub.example/nearby.png"}})
 		require.NoError(t, err)
 		require.NoError(t, g.e.s.ReviewPrivacyInterface(ctx, g.app, "wx.getLocation", true, ""))
+		assert.Contains(t, g.e.auditEvents(), "privacy "+g.app+" wx.getLocation approved=true", "wxa_privacy_apply pushed and typed")
 	case miniprogram.GatePrivacyGuide:
 		_, err := mp.Privacy().DeclareGuide(ctx, restaurantGuide, miniprogram.PrivacyOwner{ContactPhone: "13800000000"})
 		require.NoError(t, err)
@@ -379,4 +380,48 @@ func TestEmulatorAuditOperations(t *testing.T) {
 	list, err = mp.Testers(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, list)
+}
+
+// A sensitive category goes through review: Readiness shows it, the result is pushed and typed, a
+// rejected one is sent again with new qualifications.
+func TestEmulatorSensitiveCategory(t *testing.T) {
+	ctx := context.Background()
+	e := newPlatform(t)
+	app := e.fastRegister(ctx, 400)
+	mp := e.mini(app)
+	cats, err := mp.AllCategories(ctx)
+	require.NoError(t, err)
+	i := slices.IndexFunc(cats, func(c miniprogram.CatalogCategory) bool { return c.Name == "点餐平台" })
+	require.GreaterOrEqual(t, i, 0)
+	cat := cats[i]
+	require.True(t, cat.Sensitive())
+	err = mp.AddCategories(ctx, miniprogram.CategoryApplication{First: cat.Father, Second: cat.ID})
+	assert.Equal(t, wxerr.CodeCategoryNeedsMaterials, wxerr.CodeOf(err))
+	upload := func() []miniprogram.Certificate {
+		m, err := mp.UploadTempMedia(ctx, miniprogram.MediaImage, "licence.png", pngImage(t))
+		require.NoError(t, err)
+		return []miniprogram.Certificate{{Key: cat.Qualifications()[0], Value: m.MediaID}}
+	}
+	require.NoError(t, mp.AddCategories(ctx, miniprogram.CategoryApplication{First: cat.Father, Second: cat.ID, Certificates: upload()}))
+	r, err := mp.Readiness(ctx)
+	require.NoError(t, err)
+	g, ok := r.Gate(miniprogram.GateCategory)
+	require.True(t, ok)
+	assert.Contains(t, g.Detail, "餐饮 > 点餐平台 reviewing")
+
+	require.NoError(t, e.s.ReviewCategory(ctx, app, "餐饮", "点餐平台", false, "证照模糊"))
+	ids := fmt.Sprintf("%d/%d", cat.Father, cat.ID)
+	assert.Contains(t, e.auditEvents(), "category "+app+" "+ids+" approved=false")
+	acc, err := mp.AccountCategories(ctx)
+	require.NoError(t, err)
+	require.Len(t, acc.Categories, 1)
+	assert.Equal(t, miniprogram.CategoryRejected, acc.Categories[0].AuditStatus)
+	assert.Equal(t, "证照模糊", acc.Categories[0].AuditReason)
+	require.NoError(t, mp.ModifyCategory(ctx, miniprogram.CategoryApplication{First: cat.Father, Second: cat.ID, Certificates: upload()}))
+	require.NoError(t, e.s.ReviewCategory(ctx, app, "餐饮", "点餐平台", true, ""))
+	assert.Contains(t, e.auditEvents(), "category "+app+" "+ids+" approved=true")
+	approved, err := mp.Categories(ctx)
+	require.NoError(t, err)
+	require.Len(t, approved, 1)
+	assert.Equal(t, cat.ID, approved[0].SecondID, "wxa/get_category ids are the catalogue's")
 }
