@@ -223,7 +223,7 @@ func (c *Client) QueryAuth(ctx context.Context, code string) (*Authorization, er
 		return a, fmt.Errorf("component: read refresh token of %s: %w", a.AuthorizerAppID, err)
 	}
 	// The event time is in seconds, like a push's CreateTime: a push of the same second wins the tie.
-	if err := c.storeAuthorization(ctx, a, old, c.now().Truncate(time.Second)); err != nil && !errors.Is(err, errSuperseded) {
+	if err := c.storeAuthorization(ctx, a, old, c.now().Truncate(time.Second), true); err != nil && !errors.Is(err, errSuperseded) {
 		return a, err
 	}
 	return a, nil

@@ -336,14 +336,13 @@ func (c *Client) lockEvents(ctx context.Context, appID string) (context.Context,
 	}
 }
 
-// storeAuthorization applies an exchanged authorisation as an event at at: unless the stored record is
-// newer (errSuperseded), the refresh token replaces old (the one stored before the exchange, "" for
-// none) and the record is written; then the access token is cached. The refresh token is written by a
-// compare-and-swap over old or over nothing (a revocation applied meanwhile deleted it); if the store
-// holds neither, nor a.RefreshToken, another instance wrote since old was read (it rotated the token
-// that an earlier, unsettled attempt of this exchange wrote): the stored one stands. A write that
-// cannot be settled is kept in memory and settled on the next refresh.
-func (c *Client) storeAuthorization(ctx context.Context, a *Authorization, old string, at time.Time) error {
+// storeAuthorization applies an exchanged authorisation as an event at at, under the account's event
+// lock: unless the stored record is newer (errSuperseded), the refresh token is written
+// (putAuthorizedRefreshToken) and then the record; then the access token is cached. old is the refresh
+// token stored before the exchange ("" for none); fresh means that no earlier attempt can have written
+// a.RefreshToken (this call exchanged the code). A write that cannot be settled is kept in memory and
+// settled on the next refresh.
+func (c *Client) storeAuthorization(ctx context.Context, a *Authorization, old string, at time.Time, fresh bool) error {
 	appID := a.AuthorizerAppID
 	ctx, unlock, err := c.lockEvents(ctx, appID)
 	if err != nil {
@@ -358,7 +357,7 @@ func (c *Client) storeAuthorization(ctx context.Context, a *Authorization, old s
 	}
 	prev, _ := decodeRecord(recOld)
 	rec.UserName = prev.UserName // the account's original id does not change
-	applied, err := c.putAuthorizedRefreshToken(ctx, appID, old, a.RefreshToken, prev.RefreshTokenID)
+	applied, err := c.putAuthorizedRefreshToken(ctx, appID, old, a.RefreshToken, prev.RefreshTokenID, fresh)
 	if err != nil {
 		c.keepPending(appID, old, a.RefreshToken)
 		return fmt.Errorf("component: store refresh token of %s (kept in memory until the store accepts it): %w", appID, err)
@@ -375,11 +374,14 @@ func (c *Client) storeAuthorization(ctx context.Context, a *Authorization, old s
 	return nil
 }
 
-// putAuthorizedRefreshToken writes an authorisation's refresh token new over old, over nothing, or over
-// the token the stored (older) authorisation installed (prevID), and reports whether new is stored.
-// Any other stored token is a rotation: of new, written by an earlier delivery of this event whose
-// outcome was unknown, or of the token it replaces; its origin cannot be told, so it stands (false).
-func (c *Client) putAuthorizedRefreshToken(ctx context.Context, appID, old, new, prevID string) (bool, error) {
+// putAuthorizedRefreshToken writes the refresh token new of the newest authorisation (the caller holds
+// the event lock and checked the record) by a compare-and-swap over the token read, and reports whether
+// new is stored. While no write of new can have landed (fresh, and no write failed yet), any stored
+// token is replaced: it belongs to an older authorisation or is a rotation of one. Once one may have
+// landed (a retried delivery, or a write whose answer was lost), a stored token other than old, nothing
+// or the one the stored record installed (prevID) may be a rotation of new by another instance: it
+// stands (false), and new is dropped.
+func (c *Client) putAuthorizedRefreshToken(ctx context.Context, appID, old, new, prevID string, fresh bool) (bool, error) {
 	key := c.authorizerKey(appID, "refresh_token")
 	var err error
 	for range casRounds {
@@ -390,12 +392,15 @@ func (c *Client) putAuthorizedRefreshToken(ctx context.Context, appID, old, new,
 		if cur == new {
 			return true, nil
 		}
-		if cur != old && cur != "" && (prevID == "" || tokenID(cur) != prevID) {
+		if !fresh && cur != old && cur != "" && (prevID == "" || tokenID(cur) != prevID) {
 			return false, nil
 		}
 		var ok bool
 		if ok, err = c.creds.CompareAndSwap(ctx, key, cur, tokenstore.Token{Value: new}); err == nil && ok {
 			return true, nil
+		}
+		if err != nil {
+			fresh = false // the write may have landed
 		}
 	}
 	return false, cmp.Or(err, errContended)

@@ -30,12 +30,13 @@ type rotatingWeChat struct {
 	sent      []string          // refresh tokens sent, in order
 	codes     map[string]string // unused authorisation code -> the refresh token it issues
 	appIDs    []string
-	exchanged []string // codes sent to api_query_auth
+	exchanged []string       // codes sent to api_query_auth
+	gen       map[string]int // refresh token -> the authorisation (code) it descends from
 }
 
 // newRotatingWeChat returns a WeChat that honours first ("" for none).
 func newRotatingWeChat(first string) *rotatingWeChat {
-	w := &rotatingWeChat{live: map[string]bool{}}
+	w := &rotatingWeChat{live: map[string]bool{}, gen: map[string]int{}}
 	if first != "" {
 		w.live[first] = true
 	}
@@ -54,6 +55,7 @@ func (w *rotatingWeChat) reply(c call) (int, string) {
 	w.n++
 	next := fmt.Sprintf("SECRET-RT-%d", w.n+1)
 	w.live[next] = true
+	w.gen[next] = w.gen[rt]
 	return 200, fmt.Sprintf(`{"authorizer_access_token":"SECRET-AT-%d","expires_in":7200,"authorizer_refresh_token":"%s"}`, w.n, next)
 }
 
@@ -130,6 +132,7 @@ func (w *rotatingWeChat) issueCode(appID string) string {
 	}
 	code := fmt.Sprintf("queryauthcode@@@%d", w.n)
 	w.codes[code] = fmt.Sprintf("SECRET-RT-%d", w.n+1)
+	w.gen[w.codes[code]] = w.n
 	w.appIDs = append(w.appIDs, appID)
 	return code
 }
@@ -492,22 +495,46 @@ func TestConcurrentAuthorisationEventsConverge(t *testing.T) {
 					pushes = append(pushes, unauthorizedPush(t, at))
 				}
 			}
+			// Meanwhile both instances keep refreshing (WeChat rotates the token each time).
+			stop := make(chan struct{})
+			var refreshers sync.WaitGroup
+			for _, nd := range nodes {
+				refreshers.Add(1)
+				go func() {
+					defer refreshers.Done()
+					src := nd.c.AuthorizerTokenSource("wxA")
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						if tok, err := src.Token(context.Background()); err == nil {
+							_ = src.Invalidate(context.Background(), tok.Value)
+						}
+						time.Sleep(time.Millisecond)
+					}
+				}()
+			}
 			var wg sync.WaitGroup
 			for i, p := range pushes {
 				for j := range 2 {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						for range 20 { // WeChat retries until success
+						for range 200 { // WeChat retries until success, a little later
 							if p.to(nodes[(i+j)%2].h) == http.StatusOK {
 								return
 							}
+							time.Sleep(2 * time.Millisecond)
 						}
 						t.Errorf("push %d never succeeded", i)
 					}()
 				}
 			}
 			wg.Wait()
+			close(stop)
+			refreshers.Wait()
 			rec, err := creds.Get(context.Background(), authKey("wxA", "authorization"))
 			require.NoError(t, err)
 			if n%2 == 0 { // the newest is the revocation
@@ -517,10 +544,10 @@ func TestConcurrentAuthorisationEventsConverge(t *testing.T) {
 				// The newest authorisation's token, or its rotation by a refresh that ran meanwhile.
 				rt := storedRefreshToken(t, creds)
 				wx.mu.Lock()
-				live, lastLive := wx.live[rt], wx.live[lastRT]
+				live, gen, lastGen := wx.live[rt], wx.gen[rt], wx.gen[lastRT]
 				wx.mu.Unlock()
-				assert.True(t, live, "WeChat honours the stored refresh token")
-				assert.True(t, rt == lastRT || !lastLive, "the stored token %s is the newest authorisation's (%s) or its successor; sent %v", rt, lastRT, wx.sentTokens())
+				assert.True(t, live, "WeChat honours the stored refresh token %s; sent %v; live %v; last %s", rt, wx.sentTokens(), wx.live, lastRT)
+				assert.Equal(t, lastGen, gen, "the stored token %s descends from the newest authorisation's (%s)", rt, lastRT)
 				assert.NotContains(t, rec.Value, `"revoked"`)
 			}
 			assert.Contains(t, rec.Value, t0.Add(time.Duration(n-1)*time.Minute).UTC().Format("2006-01-02T15:04:05"), "the record is the newest event's")

@@ -280,43 +280,36 @@ func (rc *receiver) recallExchange(ctx context.Context, key string) (*exchangeMe
 	return &m, nil
 }
 
-// rememberExchange remembers m under key unless another instance remembered its exchange of the same
-// code first, whose memo it then returns (that one is being applied). A write whose outcome is unknown
-// is settled by reading; if the store cannot be read, the failure is logged and m is used.
-func (rc *receiver) rememberExchange(ctx context.Context, key string, m *exchangeMemo) *exchangeMemo {
+// rememberExchange remembers m under key, unless an exchange of the same code is remembered already
+// (by another instance). A write whose outcome is unknown is settled by reading; a failure is logged
+// (a retry would then try the code again, which WeChat refuses once it is used).
+func (rc *receiver) rememberExchange(ctx context.Context, key string, m *exchangeMemo) {
 	b, err := json.Marshal(m)
 	if err != nil {
-		return m
+		return
 	}
 	for range casRounds {
 		ok, err := rc.c.creds.CompareAndSwap(ctx, key, "", tokenstore.Token{Value: string(b), ExpiresAt: time.Now().Add(rc.ttl)})
 		if err == nil && ok {
-			return m
+			return
 		}
 		cur, rerr := rc.c.readCred(ctx, key)
 		if rerr != nil {
 			rc.warn(ctx, "cannot write the exchanged-code memory", slog.String("error", cmp.Or(err, rerr).Error()))
-			return m
-		}
-		if cur == string(b) {
-			return m
+			return
 		}
 		if cur != "" {
-			if theirs, err := rc.recallExchange(ctx, key); err == nil && theirs != nil {
-				return theirs
-			}
-			return m
+			return // ours landed, or another instance's exchange is remembered
 		}
 	}
-	return m
 }
 
 // exchange is QueryAuth for a pushed code, as an authorisation event at at for the account appID (""
 // when the push does not name it). A code already exchanged by an earlier delivery of the push, at any
 // instance (WeChat retries after a 500, and codes may be single-use), is not exchanged again: its
 // remembered result is applied again, which settles an earlier write whose outcome was unknown by
-// reading the store (storeAuthorization writes only over the refresh token the exchange replaced).
-// A push older than the stored record is not exchanged: errSuperseded.
+// reading the store (a remembered refresh token does not replace a rotation of itself: see
+// putAuthorizedRefreshToken). A push older than the stored record is not exchanged: errSuperseded.
 func (rc *receiver) exchange(ctx context.Context, code, appID string, at time.Time) (*Authorization, error) {
 	c := rc.c
 	key := rc.memoryKey("code:", pushKey([]byte(code)))
@@ -355,11 +348,19 @@ func (rc *receiver) exchange(ctx context.Context, code, appID string, at time.Ti
 				return nil, fmt.Errorf("component: read refresh token of %s: %w", a.AuthorizerAppID, err)
 			}
 		}
-		m = rc.rememberExchange(ctx, key, &exchangeMemo{AppID: a.AuthorizerAppID, AccessToken: a.AccessToken,
+		// Applied before it is remembered: until then no other delivery can write this refresh
+		// token, so it may replace whatever is stored (fresh). Remembered whatever the outcome, so
+		// that a retry applies it again (settling an unknown outcome) instead of exchanging again.
+		err = c.storeAuthorization(ctx, a, old, at, true)
+		rc.rememberExchange(ctx, key, &exchangeMemo{AppID: a.AuthorizerAppID, AccessToken: a.AccessToken,
 			ExpiresAt: a.ExpiresAt, RefreshToken: a.RefreshToken, FuncInfo: a.FuncInfo, Replaces: old})
+		if err != nil {
+			return nil, err
+		}
+		return a, nil
 	}
 	a := m.authorization()
-	if err := c.storeAuthorization(ctx, a, m.Replaces, at); err != nil {
+	if err := c.storeAuthorization(ctx, a, m.Replaces, at, false); err != nil {
 		return nil, err
 	}
 	return a, nil
