@@ -191,6 +191,7 @@ func (s *Server) mpSetPrivacy(c *call) (any, error) {
 		if req.SettingList != nil {
 			return nil, apiErr(wxerr.CodeInvalidParams, "invalid args hint: [setting_list] not allowed for privacy_ver 1")
 		}
+		owner["ext_file_media_id"] = p.live.owner["ext_file_media_id"] // ver 1 keeps the custom file
 		p.live = &privacyGuide{owner: owner, items: p.live.items, updated: c.now}
 		return answerOK(), nil
 	}
