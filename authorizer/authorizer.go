@@ -13,12 +13,19 @@ import (
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
+// TokenSource supplies an access token and drops one WeChat refused, if it is still the current
+// one. *tokenstore.Source implements it (component.Client.AuthorizerTokenSource, TokenSource).
+type TokenSource interface {
+	Token(ctx context.Context) (tokenstore.Token, error)
+	Invalidate(ctx context.Context, stale string) error
+}
+
 // Component is the platform side an authorizer client may need: the component appid and its access
 // token, for the few calls made with the component token on an authorizer's behalf
 // (component jscode2session).
 type Component struct {
 	AppID string
-	Token wxhttp.TokenSource
+	Token TokenSource
 }
 
 // Client calls WeChat on behalf of one authorizer appid. It is a cheap value over the platform's shared
@@ -26,13 +33,13 @@ type Component struct {
 type Client struct {
 	appID     string
 	caller    *wxhttp.Client
-	tokens    wxhttp.TokenSource
+	tokens    TokenSource
 	component Component
 }
 
 // New returns a Client for appID that sends requests through caller with tokens from tokens. It is
 // wired by wxopen.Platform; users normally do not call it.
-func New(appID string, caller *wxhttp.Client, tokens wxhttp.TokenSource, component Component) *Client {
+func New(appID string, caller *wxhttp.Client, tokens TokenSource, component Component) *Client {
 	return &Client{appID: appID, caller: caller, tokens: tokens, component: component}
 }
 
