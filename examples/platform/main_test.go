@@ -58,9 +58,9 @@ func TestWalkThrough(t *testing.T) {
 		regexp.MustCompile(`(?m)^     3\. readiness of the bare mini program \[7 WeChat calls\]\n        Closed: basic_info \(submit_audit 86002\), category \(submit_audit 85008\), approved_audit \(release 85019\), commit \(submit_audit 85086\), domains \(runtime 0\)\.$`),
 		regexp.MustCompile(`(?m)^    12\. readiness before submitting \[8 WeChat calls\]\n        Ready to submit; still closed: approved_audit \(release 85019\)\.$`),
 		regexp.MustCompile(`(?m)^    15\. grey release 10 %, then full release \[3 WeChat calls\]\n        getversioninfo: v1\.1\.0 is live \(Lamian Bar ordering\)\.$`),
-		regexp.MustCompile(`(?m)^12\. Done\. The platform called 42 WeChat APIs, 68 calls in all`),
+		regexp.MustCompile(`(?m)^12\. Done\. The platform called 42 WeChat APIs, 69 calls in all`),
 		regexp.MustCompile(`api_component_token 1, api_create_preauthcode 2, api_query_auth 3, api_get_authorizer_info 2, open/create 1, open/bind 1,`),
-		regexp.MustCompile(`wxa/get_qrcode 1, sns/component/jscode2session 1, card/create 1, ticket/getticket 1, card/code/decrypt 1, fastregisterweapp 1,`),
+		regexp.MustCompile(`wxa/get_qrcode 1, sns/component/jscode2session 1, card/create 1, ticket/getticket 1, card/code/decrypt 1,\n    fastregisterweapp 1,`),
 		regexp.MustCompile(`api_component_token once, the card api_ticket once,\n    api_authorizer_token 0 times`),
 	} {
 		assert.Regexp(t, want, got)

@@ -281,8 +281,11 @@ func (w *walk) release(ctx context.Context, qrPath string) error {
 	w.say("7. Code release. Draft %d (v%s, %q) added to the template library as template %d.",
 		draft.DraftID, draft.UserVersion, draft.UserDesc, tpl.TemplateID)
 
-	// Server domains: only those registered on the platform's own settings page are accepted.
-	w.emu.SetPlatformDomains([]string{"api.dinehub.example", "img.dinehub.example"}, nil)
+	// Server domains: an app may only use the platform's own, registered once for all merchants.
+	if _, err := comp.ModifyServerDomain(ctx, component.PlatformDomainRequest{Action: component.DomainAdd,
+		Domains: []string{"api.dinehub.example", "img.dinehub.example"}, PublishedToo: true}); err != nil {
+		return fmt.Errorf("platform server domains: %w", err)
+	}
 	domains, err := mp.ModifyDomain(ctx, miniprogram.ModifyDomainRequest{
 		Action:         miniprogram.DomainSet,
 		RequestDomain:  []string{"https://api.dinehub.example"},
