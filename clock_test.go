@@ -2,6 +2,7 @@ package wxopen_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	wxopen "github.com/wxopen-go/wxopen"
+	"github.com/wxopen-go/wxopen/card"
 	"github.com/wxopen-go/wxopen/component"
 	"github.com/wxopen-go/wxopen/wxtest"
 )
@@ -87,4 +89,13 @@ func TestOneClockOptionRefreshesEachTokenOnceAfterHours(t *testing.T) {
 		before = after
 	}
 	assert.Equal(t, 3, audits)
+
+	// A cardExt is signed at the emulator's time too.
+	ext, err := p.Card(official).CardExt(ctx, card.CardExtRequest{CardID: "pCARD"})
+	require.NoError(t, err)
+	var signed struct {
+		Timestamp string `json:"timestamp"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(ext.Ext), &signed))
+	assert.Equal(t, strconv.FormatInt(emu.Now().Unix(), 10), signed.Timestamp)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/wxopen-go/wxopen/crypto"
@@ -51,7 +50,7 @@ func (c *Client) CardExt(ctx context.Context, req CardExtRequest) (CardExt, erro
 	if err != nil {
 		return CardExt{}, err
 	}
-	return SignCardExt(ticket, req, time.Now().Unix(), nonce)
+	return SignCardExt(ticket, req, c.tickets.Now().Unix(), nonce) // the tickets' clock, as their expiry
 }
 
 // newNonce returns 32 random lowercase hex characters (the most nonce_str may hold).

@@ -13,8 +13,9 @@ import (
 // Client calls the card APIs of one official account that owns cards, with its authorizer access
 // token. It is a cheap value: build one per call if convenient. It is safe for concurrent use.
 type Client struct {
-	a      *authorizer.Client
-	ticket *tokenstore.Source // nil without Tickets
+	a       *authorizer.Client
+	ticket  *tokenstore.Source  // nil without Tickets
+	tickets *tokenstore.Manager // its clock times cardExt signatures (wxopen.WithClock); nil without Tickets
 }
 
 // New returns the card client of the official account a, taking api_tickets from t (the platform's
@@ -22,7 +23,7 @@ type Client struct {
 func New(a *authorizer.Client, t *Tickets) *Client {
 	c := &Client{a: a}
 	if a != nil && t != nil {
-		c.ticket = t.source(a)
+		c.ticket, c.tickets = t.source(a), t.mgr
 	}
 	return c
 }
