@@ -1,8 +1,11 @@
 package wxopen
 
 import (
+	"context"
+
 	"github.com/wxopen-go/wxopen/authorizer"
 	"github.com/wxopen-go/wxopen/card"
+	"github.com/wxopen-go/wxopen/component"
 	"github.com/wxopen-go/wxopen/miniprogram"
 	"github.com/wxopen-go/wxopen/openplatform"
 )
@@ -31,4 +34,22 @@ func (p *Platform) FastRegistration() *miniprogram.FastRegistration {
 // fetched once per expiry however many requests sign a cardExt.
 func (p *Platform) Card(appID string) *card.Client {
 	return card.New(p.Authorizer(appID), p.cardTickets)
+}
+
+// forgetCardTicket runs before next on an unauthorized push that was applied: the account's card
+// api_ticket leaves the token store and the ticket cache's memory. The ticket is an expiring token, so
+// a store that fails here does not fail the push (it is logged); the memory is released regardless.
+func (p *Platform) forgetCardTicket(next func(context.Context, *component.UnauthorizedEvent) error) func(context.Context, *component.UnauthorizedEvent) error {
+	return func(ctx context.Context, ev *component.UnauthorizedEvent) error {
+		if !ev.Superseded {
+			if err := p.cardTickets.Forget(ctx, ev.AuthorizerAppID); err != nil && p.logger != nil {
+				p.logger.WarnContext(ctx, "wxopen: card api_ticket of a revoked account not dropped from the store",
+					"authorizer_appid", ev.AuthorizerAppID, "err", err)
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		return next(ctx, ev)
+	}
 }

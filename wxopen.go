@@ -243,6 +243,7 @@ type Platform struct {
 	tokens, creds tokenstore.Store
 	logger        *slog.Logger
 	cardTickets   *card.Tickets // one wx_card api_ticket cache for every Card client
+	side          authorizer.Component
 }
 
 // New validates cfg and the options and returns a Platform. It sends nothing.
@@ -280,7 +281,8 @@ func New(cfg Config, opts ...Option) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Platform{caller: caller, comp: comp, tokens: o.tokens, creds: o.creds, logger: o.logger}
+	p := &Platform{caller: caller, comp: comp, tokens: o.tokens, creds: o.creds, logger: o.logger,
+		side: authorizer.Component{AppID: comp.AppID(), Token: comp.TokenSource()}}
 	p.cardTickets = card.NewTickets(o.tokens, p.Authorizer, cardOpts...)
 	return p, nil
 }
@@ -307,15 +309,23 @@ func (p *Platform) ComponentAppID() string { return p.comp.AppID() }
 func (p *Platform) Component() *component.Client { return p.comp }
 
 // Authorizer returns the client for the authorised account appID: its access token is refreshed from
-// the stored refresh token. It is cheap; call it per request.
+// the stored refresh token. It is cheap; call it per request (it is small enough to be inlined, so
+// that a client that does not outlive the request costs no allocation).
 func (p *Platform) Authorizer(appID string) *authorizer.Client {
-	return authorizer.New(appID, p.caller, p.comp.AuthorizerTokenSource(appID),
-		authorizer.Component{AppID: p.comp.AppID(), Token: p.comp.TokenSource()})
+	c := p.authorizer(appID)
+	return &c
+}
+
+// authorizer builds the client of appID by value, so that Authorizer stays small enough to inline.
+func (p *Platform) authorizer(appID string) authorizer.Client {
+	return *authorizer.New(appID, p.caller, p.comp.AuthorizerTokenSource(appID), p.side)
 }
 
 // Handler returns the http.Handler for the platform's authorisation event URL (see
-// component.Handler). The Platform's logger is used unless cfg names one.
+// component.Handler). The Platform's logger is used unless cfg names one. On an unauthorized push the
+// account's card api_ticket is forgotten too, before cfg.OnUnauthorized runs.
 func (p *Platform) Handler(cfg component.HandlerConfig) (*component.Handler, error) {
+	cfg.OnUnauthorized = p.forgetCardTicket(cfg.OnUnauthorized)
 	return component.NewHandler(p.comp, cfg)
 }
 

@@ -7,6 +7,7 @@ package authorizer
 import (
 	"context"
 	"net/url"
+	"strings"
 
 	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/tokenstore"
@@ -49,6 +50,29 @@ func New(appID string, caller *wxhttp.Client, tokens TokenSource, component Comp
 // "wx_card_ticket".
 func Key(componentAppID, appID, name string) string {
 	return componentAppID + ":authorizer:" + appID + ":" + name
+}
+
+// AppendKey appends Key(componentAppID, appID, name) to dst and returns the extended buffer, for
+// lookups that build the key in a buffer of their own instead of allocating a string per call.
+func AppendKey(dst []byte, componentAppID, appID, name string) []byte {
+	dst = append(dst, componentAppID...)
+	dst = append(dst, ":authorizer:"...)
+	dst = append(dst, appID...)
+	dst = append(dst, ':')
+	return append(dst, name...)
+}
+
+// ParseKey splits a key made by Key into its parts; ok is false for a key of another layout.
+func ParseKey(key string) (componentAppID, appID, name string, ok bool) {
+	componentAppID, rest, ok := strings.Cut(key, ":authorizer:")
+	if !ok {
+		return "", "", "", false
+	}
+	appID, name, ok = strings.Cut(rest, ":")
+	if !ok || componentAppID == "" || appID == "" || name == "" {
+		return "", "", "", false
+	}
+	return componentAppID, appID, name, true
 }
 
 // Key returns Key(component appid, this appid, name).

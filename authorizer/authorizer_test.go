@@ -96,6 +96,18 @@ func TestKey(t *testing.T) {
 	assert.Equal(t, authorizer.Key("wxCOMP", "wxAUTH", "refresh_token"), c.Key("refresh_token"))
 }
 
+func TestAppendKeyAndParseKey(t *testing.T) {
+	key := authorizer.Key("wxCOMP", "wxAPP", "access_token")
+	assert.Equal(t, key, string(authorizer.AppendKey([]byte("x")[:0], "wxCOMP", "wxAPP", "access_token")))
+	comp, app, name, ok := authorizer.ParseKey(key)
+	assert.True(t, ok)
+	assert.Equal(t, []string{"wxCOMP", "wxAPP", "access_token"}, []string{comp, app, name})
+	for _, bad := range []string{"", "wxCOMP:component_access_token", ":authorizer:wxAPP:x", "wxCOMP:authorizer:wxAPP", "wxCOMP:authorizer::x", "wxCOMP:authorizer:wxAPP:"} {
+		_, _, _, ok := authorizer.ParseKey(bad)
+		assert.False(t, ok, bad)
+	}
+}
+
 func TestDoSendsAFile(t *testing.T) {
 	c, mt, _ := newClient(t)
 	mt.RegisterResponder("POST", "https://api.weixin.qq.com/cgi-bin/material/add_material", func(r *http.Request) (*http.Response, error) {

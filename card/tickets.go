@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/wxopen-go/wxopen/authorizer"
@@ -28,7 +27,6 @@ const ticketReason = "getticket:wx_card"
 type Tickets struct {
 	mgr    *tokenstore.Manager
 	client func(appID string) *authorizer.Client
-	apps   sync.Map // store key → authorizer appid, registered by New and Ticket
 }
 
 // NewTickets returns the ticket cache of a platform. store holds the tickets (an expiring-token
@@ -63,22 +61,25 @@ func (t *Tickets) Ticket(ctx context.Context, appID string) (tokenstore.Token, e
 	return t.source(a).Token(ctx)
 }
 
-// source registers the key of a's ticket and returns its handle.
-func (t *Tickets) source(a *authorizer.Client) *tokenstore.Source {
-	key := a.Key(TicketName)
-	if _, ok := t.apps.Load(key); !ok {
-		t.apps.LoadOrStore(key, a.AppID())
+// Forget drops the ticket of the official account appID from the store and from memory, for an
+// account that revoked its authorisation (wxopen.Platform's Handler calls it on an unauthorized
+// push). A card Client of the account built before goes on working if the account authorises again.
+func (t *Tickets) Forget(ctx context.Context, appID string) error {
+	if t == nil || t.client == nil {
+		return errors.New("card: Tickets built without an authorizer client function")
 	}
-	return t.mgr.Source(key)
+	a := t.client(appID)
+	if a == nil {
+		return fmt.Errorf("card: no authorizer client for %s", appID)
+	}
+	return t.mgr.Delete(ctx, a.Key(TicketName))
 }
 
-// appID maps a store key back to the authorizer appid registered for it by New or Ticket.
-func (t *Tickets) appID(key string) (string, bool) {
-	v, ok := t.apps.Load(key)
-	if !ok {
-		return "", false
-	}
-	return v.(string), true
+// source returns the handle of a's ticket. The key is built in a buffer of its own: finding a known
+// account's handle does not allocate.
+func (t *Tickets) source(a *authorizer.Client) *tokenstore.Source {
+	var buf [128]byte
+	return t.mgr.SourceBytes(authorizer.AppendKey(buf[:0], a.Component().AppID, a.AppID(), TicketName))
 }
 
 type ticketResponse struct {
@@ -89,8 +90,8 @@ type ticketResponse struct {
 // fetch is the Manager's Fetcher: GET /cgi-bin/ticket/getticket?type=wx_card with the authorizer's
 // access token.
 func (t *Tickets) fetch(ctx context.Context, key string) (tokenstore.Token, error) {
-	appID, ok := t.appID(key)
-	if !ok {
+	_, appID, name, ok := authorizer.ParseKey(key)
+	if !ok || name != TicketName {
 		return tokenstore.Token{}, fmt.Errorf("card: %q is not a card ticket key", key)
 	}
 	if t.client == nil {

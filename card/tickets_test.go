@@ -274,3 +274,34 @@ func TestNewTicketsNilStoreKeepsTicketsInMemory(t *testing.T) {
 	}
 	assert.EqualValues(t, 1, tr.count(oaAppID))
 }
+
+// Forget drops an account's ticket from the store and from memory; a Client built before goes on
+// working (with a new ticket) if the account authorises again.
+func TestForgetDropsTheTicket(t *testing.T) {
+	e := setup(t)
+	tr := e.serveTickets(t)
+	c := e.card(oaAppID)
+	ctx := context.Background()
+	_, err := c.APITicket(ctx)
+	require.NoError(t, err)
+
+	require.NoError(t, e.tickets.Forget(ctx, oaAppID))
+	_, err = e.store.Get(ctx, "wxCOMP:authorizer:wxOA:wx_card_ticket")
+	require.ErrorIs(t, err, tokenstore.ErrNotFound)
+	tk, err := c.APITicket(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "TICKET-wxOA-2", tk, "a new ticket, not the forgotten one")
+	assert.EqualValues(t, 2, tr.count(oaAppID))
+
+	require.Error(t, (&card.Tickets{}).Forget(ctx, oaAppID))
+	require.Error(t, card.NewTickets(nil, func(string) *authorizer.Client { return nil }).Forget(ctx, oaAppID))
+}
+
+// Finding the ticket handle of a known account allocates nothing (a card Client per request).
+func TestCardClientOfKnownAccountDoesNotAllocate(t *testing.T) {
+	e := setup(t)
+	a := e.authorizer(oaAppID)
+	card.New(a, e.tickets)
+	allocs := testing.AllocsPerRun(100, func() { card.New(a, e.tickets) })
+	assert.LessOrEqual(t, allocs, 1.0, "the Client itself at most")
+}

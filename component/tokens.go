@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/wxopen-go/wxopen/authorizer"
 	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/tokenstore"
 	"github.com/wxopen-go/wxopen/wxerr"
@@ -14,7 +15,8 @@ import (
 // refreshed from the stored refresh token when missing or due, once for any number of concurrent
 // callers. It is what authorizer.Client uses.
 func (c *Client) AuthorizerTokenSource(appID string) *tokenstore.Source {
-	return c.authzTokens.Source(c.authorizerKey(appID, "access_token"))
+	var buf [128]byte // the key is built here, so that finding a known appid does not allocate
+	return c.authzTokens.SourceBytes(authorizer.AppendKey(buf[:0], c.appID, appID, "access_token"))
 }
 
 // AuthorizerToken returns the access token of the authorizer appID, refreshing it if needed. With no

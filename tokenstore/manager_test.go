@@ -178,7 +178,8 @@ func TestStampedeAtMarginFetchesOnce(t *testing.T) {
 			defer wg.Done()
 			tok, err := m.Token(ctx, "k")
 			if assert.NoError(t, err) {
-				assert.Equal(t, "k-tok-1", tok.Value, "a due but valid token is served at once")
+				// The due but valid token, served at once, or the new one once it has landed.
+				assert.Contains(t, []string{"k-tok-1", "k-tok-2"}, tok.Value)
 			}
 		}()
 	}
@@ -199,8 +200,8 @@ func awaitToken(t *testing.T, m *tokenstore.Manager, key, want string) {
 }
 
 func TestRefreshAheadWithoutClockUsesTimer(t *testing.T) {
-	// Without an injected clock the due flag is set by a timer: a token with a 2s lifetime is due
-	// after half of it, and is replaced well before it expires.
+	// Without an injected clock the warm path reads the coarse clock: a token with a 2s lifetime is
+	// due after half of it, and is replaced well before it expires.
 	f := &seqFetcher{life: 2 * time.Second}
 	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch, tokenstore.WithJitter(0))
 	ctx := context.Background()

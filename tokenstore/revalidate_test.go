@@ -121,12 +121,14 @@ func TestFailedBackgroundRefreshBacksOff(t *testing.T) {
 	clk.Advance(2*time.Hour - 30*time.Minute) // due; valid for 30 more minutes
 	const step = 250 * time.Millisecond
 	for elapsed := time.Duration(0); elapsed < 10*time.Minute; elapsed += step {
+		g := runtime.NumGoroutine()
 		tok, err := m.Token(ctx, "k")
 		require.NoError(t, err)
 		require.Equal(t, "first", tok.Value, "the valid token stays in service")
-		settled(t, goroutines) // the attempt this call may have started has ended
+		settled(t, g) // the attempt this call may have started has ended
 		clk.Advance(step)
 	}
+	settled(t, goroutines)
 	mu.Lock()
 	defer mu.Unlock()
 	failed := attempts[1:]
