@@ -34,7 +34,7 @@ func TestFleetOfAuthorizers(t *testing.T) {
 	t.Cleanup(emu.Close)
 	app := emu.Component()
 	p, err := wxopen.New(wxopen.Config{ComponentAppID: app.AppID, AppSecret: app.AppSecret, Token: app.Token, EncodingAESKey: app.EncodingAESKey},
-		wxopen.WithBaseURL(emu.URL), wxopen.WithTokenOptions(tokenstore.WithClock(emu.Now)))
+		wxopen.WithBaseURL(emu.URL), wxopen.WithClock(emu.Now))
 	require.NoError(t, err)
 	ctx := context.Background()
 	ticket, _ := emu.PushVerifyTicket(ctx) // no event URL: the push fails, the ticket is issued
