@@ -36,7 +36,10 @@ func (c *coarseClock) now() int64 {
 			c.start()
 		}
 	}
-	return c.nanos.Load()
+	if n := c.nanos.Load(); n != 0 {
+		return n
+	}
+	return math.MaxInt64 // never started: a reader raced the first start
 }
 
 func (c *coarseClock) start() {
