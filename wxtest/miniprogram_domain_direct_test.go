@@ -11,7 +11,9 @@ import (
 func TestPlatformDomainRules(t *testing.T) {
 	m := newMPEnv(t)
 	q := tokenQuery("access_token", m.ct)
-	server := func(body any) result { return m.do(http.MethodPost, "/cgi-bin/component/modify_wxa_server_domain", q, body) }
+	server := func(body any) result {
+		return m.do(http.MethodPost, "/cgi-bin/component/modify_wxa_server_domain", q, body)
+	}
 	requireCode(t, 47001, server(map[string]any{}))
 	requireCode(t, 40097, server(map[string]any{"action": "replace"}))
 	requireCode(t, 40097, server(map[string]any{"action": "add", "wxa_server_domain": strings.Repeat("a", 1001)}))
