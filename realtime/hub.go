@@ -55,8 +55,9 @@ type Limits struct {
 	// InboundBytes bounds one frame from a client (default 8 KiB); a larger frame closes the connection
 	// with WebSocket close code 1009 (message too big).
 	InboundBytes int
-	// EventsPerSecond and EventBurst rate-limit what a client sends (defaults 10 and 20); events over the
-	// rate are refused with "rate_limited".
+	// EventsPerSecond and EventBurst rate-limit what a client sends (defaults 10 per second, and a burst
+	// of Memberships+16, so that a client coming back re-subscribes everything it held at once); events
+	// over the rate are refused with "rate_limited".
 	EventsPerSecond float64
 	EventBurst      int
 	// ConnsPerUser is how many connections one user may hold on one instance (default 4); a new one
@@ -76,7 +77,6 @@ const (
 	DefaultMessageBytes     = 64 << 10
 	DefaultInboundBytes     = 8 << 10
 	DefaultEventsPerSecond  = 10
-	DefaultEventBurst       = 20
 	DefaultConnsPerUser     = 4
 	DefaultHandshakeTimeout = 5 * time.Second
 	DefaultDrainPeriod      = 5 * time.Second
@@ -100,7 +100,7 @@ func (l Limits) withDefaults() Limits {
 		l.EventsPerSecond = DefaultEventsPerSecond
 	}
 	if l.EventBurst <= 0 {
-		l.EventBurst = DefaultEventBurst
+		l.EventBurst = l.Memberships + 16
 	}
 	if l.ConnsPerUser <= 0 {
 		l.ConnsPerUser = DefaultConnsPerUser

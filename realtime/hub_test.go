@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -437,5 +438,22 @@ func TestRealSessions(t *testing.T) {
 		if data := d.connect(auth); data == nil || data["code"] != "unauthorized" {
 			t.Errorf("EIO %d revoked token: %v, want unauthorized", eio, data)
 		}
+	}
+}
+
+// TestDefaultLimitsLetAClientResubscribeAtOnce: a client coming back asks again for everything it
+// held, in one burst; the default rate limit lets the whole of Memberships through, the limit on
+// memberships refuses the one too many.
+func TestDefaultLimitsLetAClientResubscribeAtOnce(t *testing.T) {
+	ss := newFakeSessions()
+	_, base := startHub(t, ss)
+	c := connectV4(t, base, ss.add(appA, "o-back", time.Hour))
+	for i := range realtime.DefaultMemberships {
+		if a := c.emitAck("subscribe", "t"+strconv.Itoa(i)); !a.OK {
+			t.Fatalf("subscribe %d: %+v", i, a)
+		}
+	}
+	if a := c.emitAck("join", "one-too-many"); a.Error != "limit" {
+		t.Fatalf("membership %d: %+v, want limit", realtime.DefaultMemberships+1, a)
 	}
 }
