@@ -290,6 +290,7 @@ func TestNewestConnectionsOfAUserWin(t *testing.T) {
 	if ev := old.nextEvent(wait); ev.Name != "(disconnect)" {
 		t.Fatalf("oldest got %s, want a server disconnect", ev.Name)
 	}
+	old.waitClosed(wait) // a client that keeps its transport open has it closed
 	waitFor(t, wait, "3 connections", func() bool { return hub.Stats().Connections == 3 })
 	hub.Publish(context.Background(), realtime.User(appA, "o-alice"), "n", 1)
 	for _, c := range []*wsClient{mid, newest} {
@@ -455,5 +456,44 @@ func TestDefaultLimitsLetAClientResubscribeAtOnce(t *testing.T) {
 	}
 	if a := c.emitAck("join", "one-too-many"); a.Error != "limit" {
 		t.Fatalf("membership %d: %+v, want limit", realtime.DefaultMemberships+1, a)
+	}
+}
+
+// TestSessionRecheckOutageKeepsTheConnection: when the session store cannot be read at the session's
+// expiry, the connection stays (it is checked again later) rather than being ended for an outage.
+func TestSessionRecheckOutageKeepsTheConnection(t *testing.T) {
+	ss := newFakeSessions()
+	_, base := startHub(t, ss)
+	c := connectV4(t, base, ss.add(appA, "o-outage", 200*time.Millisecond))
+	ss.mu.Lock()
+	ss.err = errors.New("store down")
+	ss.mu.Unlock()
+	calls := ss.calls.Load()
+	waitFor(t, wait, "the recheck at expiry", func() bool { return ss.calls.Load() > calls })
+	c.noEvent(200 * time.Millisecond)
+	ss.mu.Lock()
+	ss.err = nil
+	ss.mu.Unlock()
+	if a := c.emitAck("subscribe", "still"); !a.OK {
+		t.Fatal(a)
+	}
+}
+
+// TestShutdownDeadline: a Shutdown whose context ends first says so, and the connections are closed
+// all the same.
+func TestShutdownDeadline(t *testing.T) {
+	ss := newFakeSessions()
+	hub, base := startHub(t, ss, realtime.WithLimits(realtime.Limits{DrainPeriod: time.Minute}))
+	var cs []*wsClient
+	for i := range 4 {
+		cs = append(cs, connectV4(t, base, ss.add(appA, "o-"+strconv.Itoa(i), time.Hour)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	if err := hub.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("shutdown: %v, want context.Canceled", err)
+	}
+	for _, c := range cs {
+		c.waitClosed(wait)
 	}
 }
