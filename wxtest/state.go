@@ -152,8 +152,14 @@ func (s *Server) issueToken(kind tokenKind, appID string, now time.Time) string 
 	live := s.tokensOf[owner][:0]
 	for _, v := range s.tokensOf[owner] {
 		t := s.tokens[v]
-		if t == nil || !t.cutoff.IsZero() && !now.Before(t.cutoff) {
-			continue // revoked, or past its grace period: it can no longer be cut
+		if t == nil {
+			continue // revoked
+		}
+		if !t.cutoff.IsZero() && !now.Before(t.cutoff) {
+			// Past its grace period it answers 40001 like an unknown token: forget it, so that
+			// the emulator keeps at most a few tokens per appid however often they are refreshed.
+			delete(s.tokens, v)
+			continue
 		}
 		if t.cutoff.IsZero() || t.cutoff.After(cutoff) {
 			t.cutoff = cutoff
