@@ -161,7 +161,8 @@ func (s *Server) RecordPayment(miniAppID string, p Payment) {
 	u.payments[miniAppID] = append(kept, &payment{Payment: p, at: now})
 }
 
-// mpPaidUnionID: GET /wxa/getpaidunionid — the unionid of a user who paid in the last 5 minutes; the
+// mpPaidUnionID: GET /wxa/getpaidunionid — the unionid of a user who paid in the last 5 minutes (the
+// order named by transaction_id, or by mch_id with out_trade_no, or not at all: the user's latest); the
 // mini program must be bound to an open-platform account (89002).
 func (s *Server) mpPaidUnionID(c *call) (any, error) {
 	a, _, err := s.miniProgram(c)
@@ -172,11 +173,15 @@ func (s *Server) mpPaidUnionID(c *call) (any, error) {
 	if openID == "" {
 		return nil, apiErr(wxerr.CodeInvalidParams, "invalid args hint: openid is required")
 	}
+	// The order is named by transaction_id, or by mch_id and out_trade_no together (digest 18.3).
+	tid, mch, no := c.query("transaction_id"), c.query("mch_id"), c.query("out_trade_no")
+	if (mch == "") != (no == "") || tid != "" && mch != "" {
+		return nil, apiErr(wxerr.CodeInvalidParams, "invalid args hint: transaction_id, or mch_id with out_trade_no")
+	}
 	open := s.mp().openOf[a.info.AppID]
 	if open == "" {
 		return nil, apiErr(wxerr.CodeOpenAccountNotBound, "")
 	}
-	tid, mch, no := c.query("transaction_id"), c.query("mch_id"), c.query("out_trade_no")
 	var found bool
 	for _, p := range s.users().payments[a.info.AppID] {
 		if p.OpenID != openID || c.now.Sub(p.at) >= paidUnionIDTTL {

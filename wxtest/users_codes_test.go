@@ -115,6 +115,18 @@ func TestUsersValidateLikeWeChat(t *testing.T) {
 	requireCode(t, 87009, check(url.Values{"access_token": {at}, "openid": {"oUSER"}, "signature": {flipLastHex(sig)}, "sig_method": {"hmac_sha256"}}))
 
 	requireCode(t, 40097, e.do(http.MethodGet, "/wxa/getpaidunionid", q, nil))
+	// An order is named by transaction_id, or by mch_id and out_trade_no together (digest 18.3): a half
+	// pair, or both forms at once, is refused before any payment is looked up.
+	e.s.RecordPayment(miniApp, wxtest.Payment{OpenID: "oUSER", TransactionID: "42001", MchID: "1900", OutTradeNo: "NO-1"})
+	for _, bad := range []url.Values{
+		{"mch_id": {"1900"}},
+		{"out_trade_no": {"NO-1"}},
+		{"transaction_id": {"42001"}, "mch_id": {"1900"}, "out_trade_no": {"NO-1"}},
+	} {
+		bad.Set("access_token", at)
+		bad.Set("openid", "oUSER")
+		requireCode(t, 40097, e.do(http.MethodGet, "/wxa/getpaidunionid", bad, nil))
+	}
 }
 
 func TestSubscribeValidatesLikeWeChat(t *testing.T) {
