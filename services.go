@@ -12,9 +12,9 @@ import (
 
 // MiniProgram returns the client for the authorised mini program appID: code commit, audit and
 // release, domains, basic info, login. It is a cheap value over the Platform's shared caller and
-// stores; get one per request.
+// stores; get one per request. Its ICP look-up tables are cached once for the Platform.
 func (p *Platform) MiniProgram(appID string) *miniprogram.Client {
-	return miniprogram.New(p.Authorizer(appID))
+	return miniprogram.New(p.Authorizer(appID)).WithICPLookups(p.icpLookups)
 }
 
 // OpenPlatform returns the open-platform account client of the authorised account appID (create,

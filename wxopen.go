@@ -41,6 +41,7 @@ import (
 	"github.com/wxopen-go/wxopen/card"
 	"github.com/wxopen-go/wxopen/component"
 	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/miniprogram"
 	"github.com/wxopen-go/wxopen/tokenstore"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
@@ -244,6 +245,7 @@ type Platform struct {
 	logger        *slog.Logger
 	cardTickets   *card.Tickets // one wx_card api_ticket cache for every Card client
 	side          authorizer.Component
+	icpLookups    *miniprogram.ICPLookups // one cache of the ICP look-up tables for every mini program
 }
 
 // New validates cfg and the options and returns a Platform. It sends nothing.
@@ -284,6 +286,7 @@ func New(cfg Config, opts ...Option) (*Platform, error) {
 	p := &Platform{caller: caller, comp: comp, tokens: o.tokens, creds: o.creds, logger: o.logger,
 		side: authorizer.Component{AppID: comp.AppID(), Token: comp.TokenSource()}}
 	p.cardTickets = card.NewTickets(o.tokens, p.Authorizer, cardOpts...)
+	p.icpLookups = miniprogram.NewICPLookups(0, o.clock)
 	return p, nil
 }
 

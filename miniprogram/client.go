@@ -32,7 +32,8 @@ import (
 // Client calls WeChat for one authorised mini program. It is a cheap value over the authorizer
 // client; get one from wxopen.Platform.MiniProgram or build it with New. It is safe for concurrent use.
 type Client struct {
-	a *authorizer.Client
+	a   *authorizer.Client
+	icp *ICPLookups // platform-wide cache of the ICP look-up tables, or nil
 }
 
 // New returns a Client for the authorizer a (which must not be nil; calls on a Client built from nil

@@ -150,5 +150,8 @@ func Hint(c Code) string {
 	if h, ok := hints[c]; ok {
 		return h
 	}
-	return complianceHints[c]
+	if h, ok := complianceHints[c]; ok {
+		return h
+	}
+	return icpHints[c]
 }

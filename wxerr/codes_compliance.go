@@ -101,10 +101,10 @@ var (
 
 // IsRetryLater reports whether err is a WeChat answer after which the same call may succeed later
 // without any change (digest part 2, section 23): system busy (-1), the privacy scan still running
-// (61039), the expedite service unstable (89401). Rate limits (45009, 45011) are IsQuota.
+// (61039), the expedite service unstable (89401), an ICP system error (86301). Rate limits (45009, 45011) are IsQuota.
 func IsRetryLater(err error) bool {
 	switch CodeOf(err) {
-	case CodeSystemBusy, CodePrivacyScanPending, CodeSpeedUpUnstable:
+	case CodeSystemBusy, CodePrivacyScanPending, CodeSpeedUpUnstable, CodeICPSystemError:
 		return true
 	}
 	return false

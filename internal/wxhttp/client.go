@@ -61,6 +61,9 @@ type Request struct {
 	// AppID is the authorizer the call is made for (with its token, or with the component token on its
 	// behalf); empty for the platform's own calls. It is reported to the Hook, never sent.
 	AppID string
+	// ErrorBody, when set, receives the body of an answer with a non-zero errcode, for the few calls
+	// whose refusals carry details (apply_icp_filing's hints).
+	ErrorBody *[]byte
 }
 
 // Upload is a file sent as multipart/form-data.
@@ -348,6 +351,9 @@ func (c *Client) attempt(ctx context.Context, req *Request, attempt int, token s
 	code, err = checkErrcode(op, body)
 	if err != nil {
 		apiErr, _ = err.(*wxerr.APIError)
+		if req.ErrorBody != nil && apiErr != nil {
+			*req.ErrorBody = body
+		}
 		return nil, "", status, err
 	}
 	if binary {
