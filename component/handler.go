@@ -44,6 +44,10 @@ type HandlerConfig struct {
 	// OnFastRegister runs after a successful registration's code was exchanged (unless
 	// ManualQueryAuth).
 	OnFastRegister func(context.Context, *FastRegisterEvent) error
+	// OnICPVerifyResult and OnICPFilingResult receive the ICP filing pushes (events_icp.go), which
+	// WeChat may send to either URL: give MessageHandlerConfig the same callbacks.
+	OnICPVerifyResult func(context.Context, *ICPVerifyResultEvent) error
+	OnICPFilingResult func(context.Context, *ICPFilingResultEvent) error
 	// OnOther receives every push whose InfoType wxopen does not type.
 	OnOther func(context.Context, *PlatformEvent) error
 
@@ -190,6 +194,9 @@ func (h *Handler) dispatch(ctx context.Context, plain []byte) error {
 			ev.Authorization = a
 		}
 		return call(ctx, h.cfg.OnFastRegister, ev)
+	}
+	if twoURLPush(x.InfoType) {
+		return dispatchTwoURL(ctx, x.InfoType, PushSource{Platform: &base}, plain, h.cfg.twoURL())
 	}
 	return call(ctx, h.cfg.OnOther, &base)
 }

@@ -33,6 +33,11 @@ type MessageHandlerConfig struct {
 	OnUserViewCard             func(context.Context, *UserViewCardEvent) error
 	OnUserEnterSessionFromCard func(context.Context, *UserEnterSessionFromCardEvent) error
 
+	// OnICPVerifyResult and OnICPFilingResult receive the ICP filing pushes when WeChat sends them
+	// here, as JSON or XML (events_icp.go); give HandlerConfig the same callbacks.
+	OnICPVerifyResult func(context.Context, *ICPVerifyResultEvent) error
+	OnICPFilingResult func(context.Context, *ICPFilingResultEvent) error
+
 	// OnMessage receives every other message and event.
 	OnMessage func(context.Context, *Message) error
 
@@ -85,7 +90,11 @@ func (h *MessageHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *MessageHandler) dispatch(ctx context.Context, appID string, plain []byte) error {
 	var x messageXML
-	if err := decodeMessageXML(plain, &x); err != nil {
+	if isJSON(plain) { // a message URL set to JSON
+		if err := decodeMessageJSON(plain, &x); err != nil {
+			return badRequest("malformed message JSON: " + err.Error())
+		}
+	} else if err := decodeMessageXML(plain, &x); err != nil {
 		return badRequest("malformed message XML: " + err.Error())
 	}
 	if x.MsgType == "" {
@@ -98,7 +107,10 @@ func (h *MessageHandler) dispatch(ctx context.Context, appID string, plain []byt
 		AuthorizerAppID: appID, ToUserName: x.ToUserName, FromUserName: x.FromUserName,
 		CreateTime: unixTime(x.CreateTime), MsgType: x.MsgType, Event: Event(x.Event), Raw: plain,
 	}
-	if x.MsgType == "event" {
+	if x.MsgType == "event" && twoURLPush(x.Event) {
+		return dispatchTwoURL(ctx, x.Event, PushSource{Message: &m}, plain, h.cfg.twoURL())
+	}
+	if x.MsgType == "event" && !isJSON(plain) {
 		switch Event(x.Event) {
 		case EventAuditSuccess:
 			return call(ctx, h.cfg.OnAuditSuccess, &AuditSuccessEvent{Message: m, SuccTime: unixTime(x.SuccTime)})

@@ -2,6 +2,7 @@ package crypto
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"io"
 )
@@ -17,7 +18,8 @@ type Envelope struct {
 
 // ParseEnvelope parses a push body: a root <xml> element holding exactly one non-empty <Encrypt>
 // and at most one <ToUserName> and <AppId>; other child elements are ignored, and nothing but
-// whitespace may follow the root. Any failure is CodeParseXML. It never panics; callers should
+// whitespace may follow the root. A message URL configured for JSON receives the same envelope as
+// a JSON object ({"ToUserName": …, "Encrypt": …}), accepted too. Any failure is CodeParseXML. It never panics; callers should
 // still cap the body size (a few KiB is plenty for WeChat pushes).
 func ParseEnvelope(body []byte) (Envelope, error) {
 	raw, err := parseEnvelope(body)
@@ -37,7 +39,26 @@ func parseEnvelope(body []byte) (rawEnvelope, error) {
 	if env, ok := parseEnvelopeFast(body); ok {
 		return env, nil
 	}
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		return parseEnvelopeJSON(t)
+	}
 	return parseEnvelopeXML(body)
+}
+
+// parseEnvelopeJSON parses the JSON form of the envelope (message URLs set to JSON).
+func parseEnvelopeJSON(body []byte) (rawEnvelope, error) {
+	var v struct {
+		ToUserName string `json:"ToUserName"`
+		AppID      string `json:"AppId"`
+		Encrypt    string `json:"Encrypt"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return rawEnvelope{}, newError(CodeParseXML, "envelope is neither <xml> XML nor a JSON object")
+	}
+	if v.Encrypt == "" {
+		return rawEnvelope{}, newError(CodeParseXML, "envelope has no Encrypt")
+	}
+	return rawEnvelope{toUserName: []byte(v.ToUserName), appID: []byte(v.AppID), encrypt: []byte(v.Encrypt)}, nil
 }
 
 // parseEnvelopeXML is the general path: encoding/xml, then the same rules as the fast path.

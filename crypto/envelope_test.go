@@ -59,7 +59,9 @@ func TestParseEnvelopeErrors(t *testing.T) {
 	for _, tc := range []struct{ name, body, fragment string }{
 		{"empty", "", "not <xml>"},
 		{"plain text", "success", "not <xml>"},
-		{"JSON", `{"Encrypt":"abc"}`, "not <xml>"},
+		{"JSON without Encrypt", `{"ToUserName":"gh_1"}`, "no Encrypt"},
+		{"broken JSON", `{"Encrypt":`, "neither"},
+		{"JSON Encrypt not a string", `{"Encrypt":1}`, "neither"},
 		{"wrong root", "<Root><Encrypt>abcd</Encrypt></Root>", "root"},
 		{"unclosed root", "<xml><Encrypt>abcd</Encrypt>", "not <xml>"},
 		{"unclosed child", "<xml><Encrypt>abcd</xml>", "not <xml>"},
@@ -86,6 +88,15 @@ func TestParseEnvelopeErrors(t *testing.T) {
 			wantCode(t, err, CodeParseXML, tc.fragment)
 		})
 	}
+}
+
+// TestParseEnvelopeJSON: a message URL set to JSON receives the envelope as a JSON object.
+func TestParseEnvelopeJSON(t *testing.T) {
+	env, err := ParseEnvelope([]byte(` {"ToUserName":"gh_1","Encrypt":"abcd"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, env, Envelope{ToUserName: "gh_1", Encrypt: "abcd"}, "JSON envelope")
 }
 
 func TestParseEnvelopeFastRejectsWhatItCannotVouchFor(t *testing.T) {

@@ -1,0 +1,148 @@
+package component
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+)
+
+// ICP filing pushes (API digest part 2, section 13). WeChat's documents disagree on their delivery:
+// the filing pages and the peer SDKs have them on the authorisation event URL as XML with an
+// InfoType, the message-push pages on the message URL as JSON (or XML) with an Event. Both
+// handlers decode them, in every form, into the same typed events, so one callback serves both
+// (set it in HandlerConfig and MessageHandlerConfig).
+
+// InfoType (or Event) values of the ICP filing pushes. The names rest on [WJ] and [SN] (digest 13.2
+// and 13.6); kept here only.
+const (
+	InfoTypeICPVerifyResult InfoType = "notify_icpfiling_verify_result"
+	InfoTypeICPFilingResult InfoType = "notify_apply_icpfiling_result"
+)
+
+// PushSource tells where a push that WeChat may deliver to either URL came from: exactly one of
+// its fields is set.
+type PushSource struct {
+	// Platform is set for a push to the authorisation event URL.
+	Platform *PlatformEvent
+	// Message is set for a push to the message URL; Message.Raw is JSON when the URL is set to JSON.
+	Message *Message
+}
+
+// ICPVerifyResultEvent is notify_icpfiling_verify_result: the administrator's face check of an ICP
+// filing (or of the combined verification-and-filing flow) ended.
+type ICPVerifyResultEvent struct {
+	PushSource
+	TaskID string
+	// VerifyAppID is the mini program the task belongs to.
+	VerifyAppID string
+	// Result is 2 (failed) or 3 (succeeded), the face_status values of the task.
+	Result int
+	// AlongWithAuthResult is 9 when the verification flow's SMS check passed (combined flow; [WJ]).
+	AlongWithAuthResult int
+}
+
+// Succeeded reports whether the face check succeeded.
+func (e *ICPVerifyResultEvent) Succeeded() bool { return e.Result == 3 }
+
+// ICPFilingResultEvent is notify_apply_icpfiling_result: the filing's review moved on.
+// BeianStatus has the values of miniprogram.ICPStatus (6 filed; 3 and 5 rejected: read
+// get_icp_entrance_info for the reasons).
+type ICPFilingResultEvent struct {
+	PushSource
+	AuthorizerAppID string
+	BeianStatus     int
+}
+
+// Filed reports whether the mini program is now filed.
+func (e *ICPFilingResultEvent) Filed() bool { return e.BeianStatus == 6 }
+
+// pushFields are the fields of the pushes that come in either form, with both tags.
+type pushFields struct {
+	TaskID              string `xml:"task_id" json:"task_id"`
+	VerifyAppID         string `xml:"verify_appid" json:"verify_appid"`
+	Result              int    `xml:"result" json:"result"`
+	AlongWithAuthResult int    `xml:"along_with_auth_result" json:"along_with_auth_result"`
+	AuthorizerAppID     string `xml:"authorizer_appid" json:"authorizer_appid"`
+	BeianStatus         int    `xml:"beian_status" json:"beian_status"`
+}
+
+func isJSON(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
+}
+
+func decodePushFields(raw []byte, x *pushFields) error {
+	if isJSON(raw) {
+		return json.Unmarshal(raw, x)
+	}
+	return decodeXML(raw, x)
+}
+
+// twoURLPush reports whether name is a push WeChat may deliver to either URL.
+func twoURLPush(name string) bool {
+	switch InfoType(name) {
+	case InfoTypeICPVerifyResult, InfoTypeICPFilingResult:
+		return true
+	}
+	return false
+}
+
+// dispatchTwoURL decodes a push that may come to either URL and hands it to cb's callback.
+func dispatchTwoURL(ctx context.Context, name string, src PushSource, raw []byte, cb twoURLCallbacks) error {
+	var x pushFields
+	if err := decodePushFields(raw, &x); err != nil {
+		return badRequest("malformed " + name + " push: " + err.Error())
+	}
+	switch InfoType(name) {
+	case InfoTypeICPVerifyResult:
+		if x.TaskID == "" {
+			return badRequest(name + " push without task_id")
+		}
+		return call(ctx, cb.icpVerify, &ICPVerifyResultEvent{PushSource: src, TaskID: x.TaskID, VerifyAppID: x.VerifyAppID,
+			Result: x.Result, AlongWithAuthResult: x.AlongWithAuthResult})
+	case InfoTypeICPFilingResult:
+		return call(ctx, cb.icpFiling, &ICPFilingResultEvent{PushSource: src, AuthorizerAppID: x.AuthorizerAppID, BeianStatus: x.BeianStatus})
+	}
+	return nil
+}
+
+// twoURLCallbacks are the callbacks of the pushes of either URL, from one handler's config.
+type twoURLCallbacks struct {
+	icpVerify func(context.Context, *ICPVerifyResultEvent) error
+	icpFiling func(context.Context, *ICPFilingResultEvent) error
+}
+
+func (c *HandlerConfig) twoURL() twoURLCallbacks {
+	return twoURLCallbacks{icpVerify: c.OnICPVerifyResult, icpFiling: c.OnICPFilingResult}
+}
+
+func (c *MessageHandlerConfig) twoURL() twoURLCallbacks {
+	return twoURLCallbacks{icpVerify: c.OnICPVerifyResult, icpFiling: c.OnICPFilingResult}
+}
+
+// messageJSON is the header of a message pushed as JSON.
+type messageJSON struct {
+	ToUserName   string `json:"ToUserName"`
+	FromUserName string `json:"FromUserName"`
+	CreateTime   int64  `json:"CreateTime"`
+	MsgType      string `json:"MsgType"`
+	Event        string `json:"Event"`
+	InfoType     string `json:"InfoType"`
+}
+
+// decodeMessageJSON decodes the header of a JSON message into x. A push that names itself by
+// InfoType (as on the authorisation URL) is taken as an event of that name.
+func decodeMessageJSON(b []byte, x *messageXML) error {
+	var j messageJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	x.ToUserName, x.FromUserName, x.CreateTime, x.MsgType, x.Event = j.ToUserName, j.FromUserName, j.CreateTime, j.MsgType, j.Event
+	if x.Event == "" && j.InfoType != "" {
+		x.Event = j.InfoType
+	}
+	if x.MsgType == "" && x.Event != "" {
+		x.MsgType = "event"
+	}
+	return nil
+}

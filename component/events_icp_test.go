@@ -1,0 +1,121 @@
+package component_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wxopen-go/wxopen/component"
+)
+
+// pushJSON builds the POST of a message URL set to JSON: a JSON envelope around the encrypted JSON.
+func (w *wechat) pushJSON(target, plain string, ts time.Time) *http.Request {
+	w.t.Helper()
+	enc, err := w.crypt.Encrypt([]byte(plain))
+	require.NoError(w.t, err)
+	w.n++
+	r := w.signed(target, fmt.Sprintf(`{"ToUserName":"gh_fb9688c2a4b2","Encrypt":"%s"}`, enc), enc, ts, fmt.Sprint(200000+w.n))
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
+
+// icpCallbacks records the typed ICP events of either handler.
+type icpCallbacks struct {
+	verify []*component.ICPVerifyResultEvent
+	filing []*component.ICPFilingResultEvent
+}
+
+func (c *icpCallbacks) onVerify(_ context.Context, ev *component.ICPVerifyResultEvent) error {
+	c.verify = append(c.verify, ev)
+	return nil
+}
+
+func (c *icpCallbacks) onFiling(_ context.Context, ev *component.ICPFilingResultEvent) error {
+	c.filing = append(c.filing, ev)
+	return nil
+}
+
+func TestICPPushesOnTheAuthorisationURL(t *testing.T) {
+	h := hsetup(t)
+	var cb icpCallbacks
+	var other []*component.PlatformEvent
+	hd := h.handler(t, component.HandlerConfig{OnICPVerifyResult: cb.onVerify, OnICPFilingResult: cb.onFiling,
+		OnOther: func(_ context.Context, ev *component.PlatformEvent) error { other = append(other, ev); return nil }})
+	now := time.Now()
+	assertSuccess(t, serve(hd, h.wx.push("/auth", "AppId", event(string(component.InfoTypeICPVerifyResult), now,
+		"task_id", "T1", "verify_appid", "wxAPP", "result", "3", "along_with_auth_result", "9"), now)))
+	assertSuccess(t, serve(hd, h.wx.push("/auth", "AppId", event(string(component.InfoTypeICPFilingResult), now,
+		"authorizer_appid", "wxAPP", "beian_status", "6"), now)))
+	require.Len(t, cb.verify, 1)
+	v := cb.verify[0]
+	assert.Equal(t, "T1", v.TaskID)
+	assert.Equal(t, "wxAPP", v.VerifyAppID)
+	assert.True(t, v.Succeeded())
+	assert.Equal(t, 9, v.AlongWithAuthResult)
+	require.NotNil(t, v.Platform)
+	assert.Nil(t, v.Message)
+	assert.Equal(t, component.InfoTypeICPVerifyResult, v.Platform.InfoType)
+	require.Len(t, cb.filing, 1)
+	assert.True(t, cb.filing[0].Filed())
+	assert.Equal(t, "wxAPP", cb.filing[0].AuthorizerAppID)
+	assert.Empty(t, other)
+
+	// A verify result without its task id is refused (400), nothing reaches the callback.
+	w := serve(hd, h.wx.push("/auth", "AppId", event(string(component.InfoTypeICPVerifyResult), now, "verify_appid", "wxAPP", "result", "2"), now))
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.Len(t, cb.verify, 1)
+}
+
+func TestICPPushesOnTheMessageURL(t *testing.T) {
+	h := hsetup(t)
+	var cb icpCallbacks
+	var other []*component.Message
+	mh, err := component.NewMessageHandler(h.c, component.MessageHandlerConfig{OnICPVerifyResult: cb.onVerify, OnICPFilingResult: cb.onFiling,
+		OnMessage: func(_ context.Context, m *component.Message) error { other = append(other, m); return nil }})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/wechat/msg/{appid}", mh)
+	now := time.Now()
+
+	// JSON with Event, as the message-push pages describe it.
+	assertSuccess(t, serve(mux, h.wx.pushJSON("/wechat/msg/wxauthorizer01",
+		`{"ToUserName":"gh_fb9688c2a4b2","FromUserName":"o1","CreateTime":1700000000,"MsgType":"event","Event":"notify_icpfiling_verify_result","task_id":"T2","verify_appid":"wxauthorizer01","result":2}`, now)))
+	// JSON naming itself by InfoType.
+	assertSuccess(t, serve(mux, h.wx.pushJSON("/wechat/msg/wxauthorizer01",
+		`{"ToUserName":"gh_fb9688c2a4b2","CreateTime":1700000001,"InfoType":"notify_apply_icpfiling_result","authorizer_appid":"wxauthorizer01","beian_status":5}`, now)))
+	// XML with Event.
+	assertSuccess(t, serve(mux, h.wx.push("/wechat/msg/wxauthorizer01", "ToUserName",
+		msgXML(string(component.InfoTypeICPFilingResult), "<authorizer_appid><![CDATA[wxauthorizer01]]></authorizer_appid><beian_status>6</beian_status>"), now)))
+
+	require.Len(t, cb.verify, 1)
+	v := cb.verify[0]
+	assert.Equal(t, "T2", v.TaskID)
+	assert.False(t, v.Succeeded())
+	require.NotNil(t, v.Message)
+	assert.Nil(t, v.Platform)
+	assert.Equal(t, "wxauthorizer01", v.Message.AuthorizerAppID)
+	assert.Equal(t, time.Unix(1700000000, 0), v.Message.CreateTime)
+	require.Len(t, cb.filing, 2)
+	assert.Equal(t, 5, cb.filing[0].BeianStatus)
+	assert.False(t, cb.filing[0].Filed())
+	assert.True(t, cb.filing[1].Filed())
+
+	// Another JSON message reaches OnMessage with its header decoded; the account is still checked.
+	assertSuccess(t, serve(mux, h.wx.pushJSON("/wechat/msg/wxauthorizer01",
+		`{"ToUserName":"gh_fb9688c2a4b2","FromUserName":"o1","CreateTime":1700000002,"MsgType":"event","Event":"weapp_audit_success"}`, now)))
+	require.Len(t, other, 1)
+	assert.Equal(t, "weapp_audit_success", other[0].Event)
+	w := serve(mux, h.wx.pushJSON("/wechat/msg/wxauthorizer01",
+		`{"ToUserName":"gh_other","MsgType":"event","Event":"notify_apply_icpfiling_result","beian_status":6}`, now))
+	assert.Equal(t, http.StatusForbidden, w.Code)
+	w = serve(mux, h.wx.pushJSON("/wechat/msg/wxauthorizer01", `{"ToUserName":"gh_fb9688c2a4b2","MsgType":"event","Event":"notify_apply_icpfiling_result","beian_status":"x"}`, now))
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	w = serve(mux, h.wx.pushJSON("/wechat/msg/wxauthorizer01", `{"ToUserName":`, now))
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.Len(t, cb.filing, 2)
+}
