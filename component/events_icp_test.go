@@ -109,7 +109,7 @@ func TestICPPushesOnTheMessageURL(t *testing.T) {
 	assertSuccess(t, serve(mux, h.wx.pushJSON("/wechat/msg/wxauthorizer01",
 		`{"ToUserName":"gh_fb9688c2a4b2","FromUserName":"o1","CreateTime":1700000002,"MsgType":"event","Event":"weapp_audit_success"}`, now)))
 	require.Len(t, other, 1)
-	assert.Equal(t, "weapp_audit_success", other[0].Event)
+	assert.Equal(t, component.EventAuditSuccess, other[0].Event)
 	w := serve(mux, h.wx.pushJSON("/wechat/msg/wxauthorizer01",
 		`{"ToUserName":"gh_other","MsgType":"event","Event":"notify_apply_icpfiling_result","beian_status":6}`, now))
 	assert.Equal(t, http.StatusForbidden, w.Code)
