@@ -98,9 +98,10 @@ type Client struct {
 	// pending holds, by authorizer appid, a refresh-token write whose outcome the store could not
 	// settle (it failed, and could not be read back): the refresh token WeChat issued and the one it
 	// replaces. WeChat may already have retired the old one, so the next refresh of that appid settles
-	// it first, by a CompareAndSwap over the old value (never a plain write). It is dropped once
+	// it first, by a CompareAndSwap over the old value (never a plain write; an authorisation is applied
+	// again as its event, under the event lock, so that a revocation since wins). It is dropped once
 	// settled, and when the authorizer is forgotten.
-	pending sync.Map // appID -> pendingWrite
+	pending sync.Map // appID -> *pendingWrite
 
 	now func() time.Time
 }

@@ -30,10 +30,15 @@ const (
 	// the revocation is recognised, and short enough that revoked accounts do not pile up.
 	revocationTTL = 24 * time.Hour
 	// eventLockLease is how long an instance may hold an authorizer's event lock (a crashed holder
-	// delays that authorizer's events by at most this); the work done under it is bounded by half.
-	eventLockLease = time.Minute
-	// eventLockWait is how long an event waits for another instance's event on the same authorizer.
-	eventLockWait = 5 * time.Second
+	// delays that authorizer's events by at most this); the work done under it (a few store calls) is
+	// bounded by half.
+	eventLockLease = 15 * time.Second
+	// eventLockWait is how long an event waits for another instance's event on the same authorizer:
+	// longer than the lease, so that a lock left by a dead instance (or whose release was lost) delays
+	// the event instead of failing it. A push is handled detached from WeChat's request, and WeChat
+	// retries only a few times, seconds apart: failing every delivery for a whole lease would lose it.
+	// It fits in dispatchTimeout with the code exchange.
+	eventLockWait = eventLockLease + 5*time.Second
 	// authCodeTTL is how long an authorisation code lives (digest 1.4: the redirect's expires_in,
 	// 600 in WeChat's sample; the emulator uses 600 s).
 	authCodeTTL = 10 * time.Minute
@@ -89,24 +94,42 @@ func (c *Client) swapRefreshToken(ctx context.Context, appID, old, new string) (
 }
 
 // pendingWrite is a refresh token WeChat issued whose write the store could not settle, and the
-// refresh token it replaces.
-type pendingWrite struct{ old, new string }
-
-// keepPending remembers an unsettled write for the next refresh of appID.
-func (c *Client) keepPending(appID, old, new string) {
-	c.pending.Store(appID, pendingWrite{old: old, new: new})
+// refresh token it replaces; for an authorisation, also the authorisation and its event time.
+type pendingWrite struct {
+	old, new string
+	auth     *Authorization // nil for a rotation
+	at       time.Time
 }
 
-// settlePending settles the unsettled refresh-token write of appID, if there is one, by a
-// compare-and-swap over the value it replaces (swapRefreshToken): a store that holds something else
-// by now means another instance wrote since, and ours is dropped.
+// keepPending remembers an unsettled rotation for the next refresh of appID.
+func (c *Client) keepPending(appID, old, new string) {
+	c.pending.Store(appID, &pendingWrite{old: old, new: new})
+}
+
+// settlePending settles the unsettled refresh-token write of appID, if there is one. A rotation is
+// settled by a compare-and-swap over the value it replaces (swapRefreshToken): a store that holds
+// something else by now means another instance wrote since, and ours is dropped. An authorisation is
+// applied again as the event it is (storeAuthorization, under the event lock): a revocation or a newer
+// authorisation stored since wins, and a compare-and-swap over "" cannot bring a revoked account's
+// refresh token back. One kept longer than a revocation record lives is dropped (a revocation of it
+// may have expired from the store).
 func (c *Client) settlePending(ctx context.Context, appID string) error {
 	v, ok := c.pending.Load(appID)
 	if !ok {
 		return nil
 	}
-	p := v.(pendingWrite)
-	if _, err := c.swapRefreshToken(tokenstore.WithReason(ctx, "api_authorizer_token:retry_store"), appID, p.old, p.new); err != nil {
+	p := v.(*pendingWrite)
+	ctx = tokenstore.WithReason(ctx, "api_authorizer_token:retry_store")
+	var err error
+	switch {
+	case p.auth == nil:
+		_, err = c.swapRefreshToken(ctx, appID, p.old, p.new)
+	case c.now().Sub(p.at) < revocationTTL:
+		if err = c.storeAuthorization(ctx, p.auth, p.old, p.at, false); errors.Is(err, errSuperseded) {
+			err = nil
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("component: store refresh token of %s (kept in memory until the store accepts it): %w", appID, err)
 	}
 	c.pending.CompareAndDelete(appID, p)
@@ -359,14 +382,16 @@ func (c *Client) storeAuthorization(ctx context.Context, a *Authorization, old s
 	rec.UserName = prev.UserName // the account's original id does not change
 	applied, err := c.putAuthorizedRefreshToken(ctx, appID, old, a.RefreshToken, prev.RefreshTokenID, fresh)
 	if err != nil {
-		c.keepPending(appID, old, a.RefreshToken)
+		kept := *a
+		kept.AccessToken = "" // stale by the time it is settled: that refresh fetches its own
+		c.pending.Store(appID, &pendingWrite{old: old, new: a.RefreshToken, auth: &kept, at: at})
 		return fmt.Errorf("component: store refresh token of %s (kept in memory until the store accepts it): %w", appID, err)
 	}
 	c.pending.Delete(appID) // superseded by this authorisation
 	if err := c.putRecord(ctx, appID, recOld, rec); err != nil {
 		return err
 	}
-	if applied {
+	if applied && a.AccessToken != "" {
 		if err := c.authzTokens.Set(ctx, c.authorizerKey(appID, "access_token"), tokenstore.Token{Value: a.AccessToken, ExpiresAt: a.ExpiresAt}); err != nil {
 			return fmt.Errorf("component: store access token of %s: %w", appID, err)
 		}
