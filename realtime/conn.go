@@ -25,6 +25,7 @@ const (
 	codeRateLimited    = "rate_limited"    // too many events per second
 	codeUnknownEvent   = "unknown_event"   // not subscribe, unsubscribe, join or leave
 	codeReplaced       = "replaced"        // the user opened a newer connection (see Limits.ConnsPerUser)
+	codeDisconnected   = "disconnected"    // the service ended the connection (Hub.Disconnect)
 )
 
 // Events the clients send, each with one name argument and an acknowledgement callback.

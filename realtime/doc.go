@@ -20,7 +20,8 @@
 // rate_limited, unknown_event or unavailable. A refused connection gets {code, message} with code
 // unauthorized, session_expired, unavailable or shutting_down, as connect_error data (v4) or an error
 // event (Engine.IO 3). Before the hub ends a connection for good it sends realtime:closed {code}, code
-// being session_expired (log in again) or replaced (the user opened a newer connection).
+// being session_expired (log in again), replaced (the user opened a newer connection) or disconnected
+// (the service called Hub.Disconnect, say after revoking the session).
 //
 // # What the server sends
 //

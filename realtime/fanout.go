@@ -22,15 +22,16 @@ const (
 	fanBackoffMax = 5 * time.Second
 )
 
-// envelope is one publish on the Redis channel. Origin lets the publishing instance skip its own
-// messages: it delivered them locally already.
+// envelope is one publish (or, with Control, one Disconnect) on the Redis channel. Origin lets the
+// publishing instance skip its own messages: it delivered them locally already.
 type envelope struct {
-	Origin string          `json:"o"`
-	Kind   Kind            `json:"k"`
-	AppID  string          `json:"a"`
-	Name   string          `json:"n"`
-	Event  string          `json:"e"`
-	Data   json.RawMessage `json:"d"`
+	Origin  string          `json:"o"`
+	Control string          `json:"c,omitempty"`
+	Kind    Kind            `json:"k"`
+	AppID   string          `json:"a"`
+	Name    string          `json:"n"`
+	Event   string          `json:"e"`
+	Data    json.RawMessage `json:"d"`
 }
 
 // fanout carries publishes between instances over one Redis pub/sub channel.
@@ -43,8 +44,16 @@ type fanout struct {
 	done    chan struct{}
 }
 
+// ctlDisconnect is the Control of a Disconnect.
+const ctlDisconnect = "disconnect"
+
 func (f *fanout) publish(ctx context.Context, t Target, event string, payload json.RawMessage) error {
-	b, err := json.Marshal(envelope{Origin: f.origin, Kind: t.Kind, AppID: t.AppID, Name: t.Name, Event: event, Data: payload})
+	return f.send(ctx, envelope{Kind: t.Kind, AppID: t.AppID, Name: t.Name, Event: event, Data: payload})
+}
+
+func (f *fanout) send(ctx context.Context, e envelope) error {
+	e.Origin = f.origin
+	b, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
@@ -126,7 +135,11 @@ func (f *fanout) receive(payload string) {
 		return
 	}
 	t := Target{Kind: e.Kind, AppID: e.AppID, Name: e.Name}
-	if t.validate() != nil || validEvent(e.Event) != nil || len(e.Data) == 0 {
+	if e.Control == ctlDisconnect && t.validate() == nil {
+		f.hub.disconnect(t)
+		return
+	}
+	if e.Control != "" || t.validate() != nil || validEvent(e.Event) != nil || len(e.Data) == 0 {
 		f.hub.log.Warn("realtime: dropped an invalid fan-out message", "target", t.String())
 		return
 	}

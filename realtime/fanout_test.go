@@ -189,3 +189,36 @@ func (s *redisServer) stop() {
 	s.cmd.Wait()
 	s.cmd = nil
 }
+
+// TestDisconnectAcrossInstances ends a user's connections on both hubs (a revoked session), and no
+// one else's.
+func TestDisconnectAcrossInstances(t *testing.T) {
+	rdb := redisClient(t)
+	channel := testChannel(t)
+	ss := newFakeSessions()
+	one, base1 := startHub(t, ss, realtime.WithRedis(rdb), realtime.WithChannel(channel))
+	two, base2 := startHub(t, ss, realtime.WithRedis(rdb), realtime.WithChannel(channel))
+	waitFor(t, 5*time.Second, "both hubs subscribed", func() bool { return one.Stats().Redis && two.Stats().Redis })
+	phone := connectV4(t, base1, ss.add(appA, "o-gone", time.Hour))
+	pad := connectV4(t, base2, ss.add(appA, "o-gone", time.Hour))
+	sameOpenIDOtherShop := connectV4(t, base1, ss.add(appB, "o-gone", time.Hour))
+	if err := two.Disconnect(context.Background(), realtime.User(appA, "o-gone")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*wsClient{phone, pad} {
+		ev := c.nextEvent(wait)
+		if ev.Name != "realtime:closed" || decode[map[string]string](t, ev.Args[0])["code"] != "disconnected" {
+			t.Fatalf("got %s %s, want realtime:closed disconnected", ev.Name, ev.Args)
+		}
+		if ev := c.nextEvent(wait); ev.Name != "(disconnect)" {
+			t.Fatalf("got %s, want a server disconnect", ev.Name)
+		}
+	}
+	sameOpenIDOtherShop.noEvent(100 * time.Millisecond)
+	if a := sameOpenIDOtherShop.emitAck("subscribe", "x"); !a.OK {
+		t.Fatal(a)
+	}
+	if err := one.Disconnect(context.Background(), realtime.Room(appA, "")); err == nil {
+		t.Error("a target without a name was accepted")
+	}
+}

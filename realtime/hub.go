@@ -298,6 +298,40 @@ func (h *Hub) deliver(t Target, event string, payload json.RawMessage) {
 	_ = h.nsp.To(socket.Room(roomKey(t))).Emit(event, payload, m)
 }
 
+// Disconnect ends the connections of to on every instance: typically a User whose session was revoked
+// (logout, a banned user) or a Room being closed. Their clients get realtime:closed {code:
+// "disconnected"} and a server disconnect, after which socket.io clients do not reconnect by
+// themselves. An error wrapping ErrLocalOnly means the other instances were not told.
+func (h *Hub) Disconnect(ctx context.Context, to Target) error {
+	if err := to.validate(); err != nil {
+		return err
+	}
+	if h.ctx.Err() != nil {
+		return ErrClosed
+	}
+	h.disconnect(to)
+	if h.fan == nil {
+		return nil
+	}
+	if err := h.fan.send(ctx, envelope{Control: ctlDisconnect, Kind: to.Kind, AppID: to.AppID, Name: to.Name}); err != nil {
+		return fmt.Errorf("%w: %w", ErrLocalOnly, err)
+	}
+	return nil
+}
+
+// disconnect dismisses the local connections of t.
+func (h *Hub) disconnect(t Target) {
+	ids, ok := h.nsp.Adapter().Rooms().Load(socket.Room(roomKey(t)))
+	if !ok {
+		return
+	}
+	for _, id := range ids.Keys() {
+		if s, ok := h.nsp.Sockets().Load(id); ok {
+			dismiss(s, codeDisconnected, "the server ended this connection")
+		}
+	}
+}
+
 // Stats is a snapshot of one instance.
 type Stats struct {
 	// Connections is the number of authenticated connections on this instance.

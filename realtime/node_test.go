@@ -308,7 +308,8 @@ func TestMiniProgramHelper(t *testing.T) {
 	for _, kind := range []string{"weapp", "mp"} {
 		t.Run(kind, func(t *testing.T) {
 			user := "o-helper-" + kind
-			n := startNodeScript(t, "helper.js", kind, base, ss.add(appA, user, time.Hour))
+			// the first session ends during the test: the helper logs in again and re-subscribes
+			n := startNodeScript(t, "helper.js", kind, base, ss.add(appA, user, 4*time.Second), ss.add(appA, user, time.Hour))
 			answered := func(event, name string) {
 				t.Helper()
 				m := n.expect(event+" "+name, func(m map[string]any) bool {
@@ -344,6 +345,18 @@ func TestMiniProgramHelper(t *testing.T) {
 			if st := hub.Stats(); st.Connections != 1 {
 				t.Fatalf("%d connections for one mini program, want 1", st.Connections)
 			}
+
+			// the session expires: the hub ends the connection, the helper logs in again, reconnects
+			// and asks again for what the shown page holds
+			n.expect("a new login", ofType("login"))
+			n.expect("reconnection", ofType("connect"))
+			answered("join", "table:5")
+			hub.Publish(ctx, realtime.Room(appA, "table:5"), "call", "again")
+			if m := n.expect("table event", ofType("event")); m["page"] != "table" || m["data"] != "again" {
+				t.Fatalf("after reconnecting: %v", m)
+			}
+			waitFor(t, wait, "one connection", func() bool { return hub.Stats().Connections == 1 })
+
 			n.send(map[string]any{"op": "hide", "page": "table"})
 			answered("leave", "table:5")
 		})

@@ -1,7 +1,7 @@
 // helper.js runs the mini program helper (examples/miniprogram/utils/realtime.js) with two pages, for
 // the Go test TestMiniProgramHelper.
 //
-//   node helper.js <client> <url> <token>
+//   node helper.js <client> <url> <token> [<token after a new login>]
 //
 // client is "weapp" (weapp.socket.io) or "mp" (socket.io-mp-client), both over the wx.connectSocket shim
 // of driver.js. Commands on stdin, one JSON per line: {"op":"show","page":"order"|"table"} and
@@ -9,7 +9,7 @@
 // {"type":"event",page,event,data}.
 'use strict';
 
-const [kind, url, token] = process.argv.slice(2);
+const [kind, url, token, nextToken] = process.argv.slice(2);
 require('./wxshim');
 const rt = require('../../examples/miniprogram/utils/realtime');
 
@@ -21,7 +21,11 @@ const socket = rt.init({
   io: kind === 'mp' ? require('socket.io-mp-client') : require('weapp.socket.io'),
   protocol: kind === 'mp' ? 3 : 4,
   url,
-  getToken: () => Promise.resolve(token),
+  getToken: ({ refresh }) => {
+    if (!refresh) return Promise.resolve(token);
+    out({ type: 'login' }); // the app logs in again (wx.login, the platform's /login)
+    return Promise.resolve(nextToken);
+  },
   onAnswer: (event, name, ans) => out({ type: 'answer', event, name, ans }),
 });
 socket.on('connect', () => out({ type: 'connect' }));

@@ -47,7 +47,7 @@ function init(opts) {
     connected = false;
     // The server ended this connection for good. An expired session: log in again and reconnect.
     // "replaced": this user opened a newer connection (another device); reconnecting would only
-    // replace that one in turn.
+    // replace that one in turn. "disconnected": the service ended it (a logout, say).
     if (reason === 'io server disconnect' && closedCode === 'session_expired') reconnect(true);
   });
   // socket.io v4: a refused connection; Engine.IO 3 clients raise the same data as an 'error' event
