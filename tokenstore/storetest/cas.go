@@ -107,39 +107,55 @@ func runCompareAndSwap(t *testing.T, h func(t *testing.T) (tokenstore.Store, fun
 			t.Errorf("Get = %q, expiry %s; want %q, durable", got.Value, got.ExpiresAt, "taken")
 		}
 		// Expired while stored.
-		soon := time.Now().Add(300 * time.Millisecond)
-		mustSet(t, s, key("soon"), tokenstore.Token{Value: "v", ExpiresAt: soon})
-		if ok := mustCAS(t, s, key("soon"), "", tokenstore.Token{Value: "w"}); ok {
-			t.Fatal(`CompareAndSwap(old "") before the stored token expired = true, want false`)
-		}
-		time.Sleep(time.Until(soon) + 50*time.Millisecond)
-		if ok := mustCAS(t, s, key("soon"), "v", tokenstore.Token{Value: "w"}); ok {
-			t.Error("CompareAndSwap over the value of a token that expired while stored = true, want false")
-		}
-		if ok := mustCAS(t, s, key("soon"), "", tokenstore.Token{Value: "w"}); !ok {
-			t.Error(`CompareAndSwap(old "") over a token that expired while stored = false, want true`)
-		}
-		if got := mustGet(t, s, key("soon")); got.Value != "w" {
-			t.Errorf("Get = %q, want %q", got.Value, "w")
-		}
+		shortLived(t, func(life time.Duration, attempt int) bool {
+			k := key(fmt.Sprintf("soon%d", attempt))
+			soon := time.Now().Add(life)
+			mustSet(t, s, k, tokenstore.Token{Value: "v", ExpiresAt: soon})
+			ok := mustCAS(t, s, k, "", tokenstore.Token{Value: "w"})
+			if !time.Now().Before(soon) {
+				return false // the swap may have run after the expiry, where it is right to write
+			}
+			if ok {
+				t.Fatal(`CompareAndSwap(old "") before the stored token expired = true, want false`)
+			}
+			time.Sleep(time.Until(soon) + 50*time.Millisecond)
+			if ok := mustCAS(t, s, k, "v", tokenstore.Token{Value: "w"}); ok {
+				t.Error("CompareAndSwap over the value of a token that expired while stored = true, want false")
+			}
+			if ok := mustCAS(t, s, k, "", tokenstore.Token{Value: "w"}); !ok {
+				t.Error(`CompareAndSwap(old "") over a token that expired while stored = false, want true`)
+			}
+			if got := mustGet(t, s, k); got.Value != "w" {
+				t.Errorf("Get = %q, want %q", got.Value, "w")
+			}
+			return true
+		})
 	})
 
 	t.Run("CompareAndSwapExpiry", func(t *testing.T) {
 		s, key := h(t)
 		// The push memory: remember a key for a while unless it is remembered; once it has expired
 		// it can be remembered again.
-		exp := time.Now().Add(300 * time.Millisecond)
-		if ok := mustCAS(t, s, key("push"), "", tokenstore.Token{Value: "1", ExpiresAt: exp}); !ok {
-			t.Fatal(`CompareAndSwap(old "") with a TTL on a missing key = false`)
-		}
-		if ok := mustCAS(t, s, key("push"), "", tokenstore.Token{Value: "1", ExpiresAt: exp}); ok {
-			t.Fatal(`a second CompareAndSwap(old "") within the TTL = true: the key was not remembered`)
-		}
-		time.Sleep(time.Until(exp) + 50*time.Millisecond)
-		mustMiss(t, s, key("push"))
-		if ok := mustCAS(t, s, key("push"), "", tokenstore.Token{Value: "1", ExpiresAt: time.Now().Add(time.Hour)}); !ok {
-			t.Error(`CompareAndSwap(old "") after the TTL = false: the key did not expire`)
-		}
+		shortLived(t, func(life time.Duration, attempt int) bool {
+			k := key(fmt.Sprintf("push%d", attempt))
+			exp := time.Now().Add(life)
+			if ok := mustCAS(t, s, k, "", tokenstore.Token{Value: "1", ExpiresAt: exp}); !ok {
+				t.Fatal(`CompareAndSwap(old "") with a TTL on a missing key = false`)
+			}
+			ok := mustCAS(t, s, k, "", tokenstore.Token{Value: "1", ExpiresAt: exp})
+			if !time.Now().Before(exp) {
+				return false // the second swap may have run after the TTL
+			}
+			if ok {
+				t.Fatal(`a second CompareAndSwap(old "") within the TTL = true: the key was not remembered`)
+			}
+			time.Sleep(time.Until(exp) + 50*time.Millisecond)
+			mustMiss(t, s, k)
+			if ok := mustCAS(t, s, k, "", tokenstore.Token{Value: "1", ExpiresAt: time.Now().Add(time.Hour)}); !ok {
+				t.Error(`CompareAndSwap(old "") after the TTL = false: the key did not expire`)
+			}
+			return true
+		})
 
 		// ExpiresAt comes back like Set's: a whole millisecond exactly (in any zone), any other
 		// within one millisecond.
@@ -162,20 +178,29 @@ func runCompareAndSwap(t *testing.T, h func(t *testing.T) (tokenstore.Store, fun
 
 		// A swap to an expiring token expires like a Set; a swap to a durable token drops the
 		// expiry the key had.
-		mustSet(t, s, key("dur"), tokenstore.Token{Value: "v"})
-		short := time.Now().Add(300 * time.Millisecond)
-		if ok := mustCAS(t, s, key("dur"), "v", tokenstore.Token{Value: "w", ExpiresAt: short}); !ok {
-			t.Fatal("CompareAndSwap(v → w) = false")
-		}
-		mustSet(t, s, key("exp"), tokenstore.Token{Value: "v", ExpiresAt: short})
-		if ok := mustCAS(t, s, key("exp"), "v", tokenstore.Token{Value: "forever"}); !ok {
-			t.Fatal("CompareAndSwap(v → forever) = false")
-		}
-		time.Sleep(time.Until(short) + 50*time.Millisecond)
-		mustMiss(t, s, key("dur"))
-		if got := mustGet(t, s, key("exp")); got.Value != "forever" || !got.ExpiresAt.IsZero() {
-			t.Errorf("a durable token swapped over an expiring one: Get = %q, expiry %s; want it durable", got.Value, got.ExpiresAt)
-		}
+		shortLived(t, func(life time.Duration, attempt int) bool {
+			dur, exp := key(fmt.Sprintf("dur%d", attempt)), key(fmt.Sprintf("exp%d", attempt))
+			mustSet(t, s, dur, tokenstore.Token{Value: "v"})
+			short := time.Now().Add(life)
+			okDur := mustCAS(t, s, dur, "v", tokenstore.Token{Value: "w", ExpiresAt: short})
+			mustSet(t, s, exp, tokenstore.Token{Value: "v", ExpiresAt: short})
+			okExp := mustCAS(t, s, exp, "v", tokenstore.Token{Value: "forever"})
+			if !time.Now().Before(short) {
+				return false // the swaps may have run after the expiry, where they are right to fail
+			}
+			if !okDur {
+				t.Fatal("CompareAndSwap(v → w) = false")
+			}
+			if !okExp {
+				t.Fatal("CompareAndSwap(v → forever) = false")
+			}
+			time.Sleep(time.Until(short) + 50*time.Millisecond)
+			mustMiss(t, s, dur)
+			if got := mustGet(t, s, exp); got.Value != "forever" || !got.ExpiresAt.IsZero() {
+				t.Errorf("a durable token swapped over an expiring one: Get = %q, expiry %s; want it durable", got.Value, got.ExpiresAt)
+			}
+			return true
+		})
 
 		// A swap to a token that has already expired succeeds and leaves nothing readable.
 		mustSet(t, s, key("gone"), tokenstore.Token{Value: "v"})

@@ -242,3 +242,45 @@ func (b *broken) CompareAndDelete(ctx context.Context, key, value string) (bool,
 	}
 	return false, nil
 }
+
+// A correct store that answers slowly (a loaded CI machine under -race, a distant database) passes:
+// the subtests that let tokens expire do not depend on a few calls fitting in a short lifetime.
+func TestSlowStore(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) tokenstore.Store {
+		return &slow{Store: tokenstore.NewMemoryStore(), delay: 160 * time.Millisecond}
+	})
+}
+
+// slow is a Store whose calls on short-lived tokens (written to expire within a few seconds, and
+// every later call on their keys) take delay before the store acts, as over a busy network. Other
+// calls are not slowed, to keep the test short.
+type slow struct {
+	tokenstore.Store
+	delay time.Duration
+	short sync.Map // keys written with a short lifetime
+}
+
+func (s *slow) wait(key string, tok *tokenstore.Token) {
+	if tok != nil && !tok.ExpiresAt.IsZero() && time.Until(tok.ExpiresAt) > 0 && time.Until(tok.ExpiresAt) < 5*time.Second {
+		s.short.Store(key, true)
+	}
+	if _, ok := s.short.Load(key); ok {
+		time.Sleep(s.delay)
+	}
+}
+
+func (s *slow) Get(ctx context.Context, key string) (tokenstore.Token, error) {
+	s.wait(key, nil)
+	return s.Store.Get(ctx, key)
+}
+
+func (s *slow) Set(ctx context.Context, key string, tok tokenstore.Token) error {
+	s.wait(key, &tok)
+	return s.Store.Set(ctx, key, tok)
+}
+
+func (s *slow) CompareAndSwap(ctx context.Context, key, old string, tok tokenstore.Token) (bool, error) {
+	s.wait(key, &tok)
+	return s.Store.CompareAndSwap(ctx, key, old, tok)
+}
