@@ -82,6 +82,7 @@ type mpAuditOps struct {
 	visit    int
 	testers  []string // userstr
 	expedite map[int64]bool
+	grays    int // grey release plans started (CodeCounts)
 }
 
 type grayPlan struct {
@@ -294,6 +295,7 @@ func (s *Server) mpGrayRelease(c *call) (any, error) {
 	case au.released:
 		return nil, apiErr(wxerr.CodeAlreadyReleased, "")
 	}
+	ops.grays++
 	ops.gray = &grayPlan{status: grayRunning, percentage: *req.Percentage, created: c.now.Unix(),
 		experiencerFirst: req.ExperiencerFirst, debugersFirst: req.DebugerFirst, audit: au}
 	return answerOK(), nil

@@ -555,14 +555,22 @@ func (s *Server) mpUndoAudit(c *call) (any, error) {
 // it releasable and pushes weapp_audit_success; otherwise it is rejected with reason (and a
 // screenshot media id) and weapp_audit_fail is pushed. Both go to the message event URL.
 func (s *Server) Audit(ctx context.Context, appID string, approve bool, reason string) error {
-	now := s.Now()
+	msg, err := s.decideAudit(s.Now(), appID, approve, reason)
+	if err != nil {
+		return err
+	}
+	return s.PushAuthorizerEvent(ctx, appID, msg)
+}
+
+// decideAudit decides the audit under review of appID at now and returns the push that tells it.
+func (s *Server) decideAudit(now time.Time, appID string, approve bool, reason string) ([]byte, error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	a := s.authorizers[appID]
 	app := s.mp().apps[appID]
 	if a == nil || app == nil || app.latest == nil ||
 		(app.latest.status != auditReviewing && app.latest.status != auditDelayed) {
-		s.mu.Unlock()
-		return fmt.Errorf("wxtest: Audit: %s has no audit under review", appID)
+		return nil, fmt.Errorf("wxtest: Audit: %s has no audit under review", appID)
 	}
 	au := app.latest
 	ts := strconv.FormatInt(now.Unix(), 10)
@@ -579,8 +587,7 @@ func (s *Server) Audit(ctx context.Context, appID string, approve bool, reason s
 		fields = append(fields, xmlField{"Event", "weapp_audit_fail", false}, xmlField{"Reason", reason, false},
 			xmlField{"FailTime", ts, true}, xmlField{"ScreenShot", au.screenshot, false})
 	}
-	s.mu.Unlock()
-	return s.PushAuthorizerEvent(ctx, appID, xmlMessage(fields...))
+	return xmlMessage(fields...), nil
 }
 
 // DelayAudit marks the audit under review of appID as delayed (status 4) with reason and pushes
