@@ -142,8 +142,36 @@ func xmlInt(s string) int64 {
 
 func xmlFlag(s string) bool { return xmlInt(s) != 0 }
 
-// dispatchCard decodes a card push and calls its callback.
+// cardCallbackSet reports whether the application set the typed callback of the card push ev.
+func (cb *MessageHandlerConfig) cardCallbackSet(ev Event) bool {
+	switch ev {
+	case EventCardPassCheck, EventCardNotPassCheck:
+		return cb.OnCardCheck != nil
+	case EventUserGetCard:
+		return cb.OnUserGetCard != nil
+	case EventUserDelCard:
+		return cb.OnUserDelCard != nil
+	case EventUserConsumeCard:
+		return cb.OnUserConsumeCard != nil
+	case EventSubmitMemberCardUserInfo:
+		return cb.OnSubmitMemberCardUserInfo != nil
+	case EventUpdateMemberCard:
+		return cb.OnUpdateMemberCard != nil
+	case EventUserViewCard:
+		return cb.OnUserViewCard != nil
+	case EventUserEnterSessionFromCard:
+		return cb.OnUserEnterSessionFromCard != nil
+	}
+	return false
+}
+
+// dispatchCard decodes a card push and calls its callback. A push whose typed callback is not set
+// goes to OnMessage, where every card push went before they were typed: a platform that handles
+// them there keeps receiving them.
 func (h *MessageHandler) dispatchCard(ctx context.Context, m Message) error {
+	if !h.cfg.cardCallbackSet(m.Event) {
+		return call(ctx, h.cfg.OnMessage, &m)
+	}
 	var x cardXML
 	if err := decodeXML(m.Raw, &x); err != nil {
 		return badRequest("malformed card event XML: " + err.Error())

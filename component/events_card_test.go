@@ -46,7 +46,8 @@ func TestMessageHandlerCardEvents(t *testing.T) {
 		"<OuterStr><![CDATA[]]></OuterStr>"))
 	post(msgXML("card_pass_check", "<CardId><![CDATA[pC]]></CardId><RefuseReason><![CDATA[]]></RefuseReason>"))
 	post(msgXML("card_not_pass_check", "<CardId><![CDATA[pC]]></CardId><RefuseReason><![CDATA[logo模糊]]></RefuseReason>"))
-	// No callback: answered and dropped, not passed to OnMessage.
+	// No typed callback: passed to OnMessage, where v0.1 delivered every card push (a platform that
+	// handles them there must not lose them by upgrading).
 	post(msgXML("user_del_card", "<CardId><![CDATA[pC]]></CardId><UserCardCode><![CDATA[C1]]></UserCardCode>"))
 	// A card event wxopen does not type goes to OnMessage.
 	post(msgXML("user_gifting_card", "<CardId><![CDATA[pC]]></CardId>"))
@@ -79,8 +80,28 @@ func TestMessageHandlerCardEvents(t *testing.T) {
 	assert.Equal(t, "logo模糊", check[1].RefuseReason)
 	assert.Equal(t, component.EventCardNotPassCheck, check[1].Event)
 
-	require.Len(t, other, 1)
-	assert.Equal(t, component.Event("user_gifting_card"), other[0].Event)
+	require.Len(t, other, 2)
+	assert.Equal(t, component.EventUserDelCard, other[0].Event)
+	assert.Contains(t, string(other[0].Raw), "<UserCardCode><![CDATA[C1]]></UserCardCode>")
+	assert.Equal(t, component.Event("user_gifting_card"), other[1].Event)
+}
+
+// Every card push reaches OnMessage when its typed callback is not set, as in v0.1.
+func TestMessageHandlerCardEventsWithoutTypedCallbacks(t *testing.T) {
+	h := hsetup(t)
+	var got []component.Event
+	mh, err := component.NewMessageHandler(h.c, component.MessageHandlerConfig{
+		OnMessage: func(_ context.Context, m *component.Message) error { got = append(got, m.Event); return nil },
+	})
+	require.NoError(t, err)
+	events := []component.Event{component.EventCardPassCheck, component.EventCardNotPassCheck, component.EventUserGetCard,
+		component.EventUserDelCard, component.EventUserConsumeCard, component.EventSubmitMemberCardUserInfo,
+		component.EventUpdateMemberCard, component.EventUserViewCard, component.EventUserEnterSessionFromCard}
+	for _, ev := range events {
+		assertSuccess(t, serve(mh, h.wx.push("/wechat/msg/wxoa01", "ToUserName",
+			msgXML(string(ev), "<CardId><![CDATA[pC]]></CardId><UserCardCode><![CDATA[C1]]></UserCardCode>"), time.Now())))
+	}
+	assert.Equal(t, events, got)
 }
 
 func TestMessageHandlerCardCallbackErrorAsksForRetry(t *testing.T) {

@@ -22,7 +22,8 @@ type MessageHandlerConfig struct {
 	OnCategoryAudit func(context.Context, *CategoryAuditEvent) error
 	OnPrivacyApply  func(context.Context, *PrivacyApplyEvent) error
 
-	// Card pushes (official accounts that own cards; see the card package and events_card.go).
+	// Card pushes (official accounts that own cards; see the card package and events_card.go). A
+	// card push whose callback is nil goes to OnMessage.
 	// OnCardCheck receives card_pass_check and card_not_pass_check.
 	OnCardCheck                func(context.Context, *CardCheckEvent) error
 	OnUserGetCard              func(context.Context, *UserGetCardEvent) error
