@@ -345,7 +345,14 @@ func (c *Client) lockEvents(ctx context.Context, appID string) (context.Context,
 			lctx, cancel := context.WithTimeout(ctx, eventLockLease/2)
 			return lctx, func() {
 				cancel()
-				_, _ = c.creds.CompareAndDelete(context.WithoutCancel(ctx), key, owner)
+				uctx := context.WithoutCancel(ctx)
+				// A release whose answer is lost or refused is tried once more while the lock is still
+				// ours, so that a store blip does not hold the account's next event for a whole lease.
+				if _, err := c.creds.CompareAndDelete(uctx, key, owner); err != nil {
+					if cur, rerr := c.readCred(uctx, key); rerr == nil && cur == owner {
+						_, _ = c.creds.CompareAndDelete(uctx, key, owner)
+					}
+				}
 			}, nil
 		}
 		if time.Now().After(deadline) {

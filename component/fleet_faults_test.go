@@ -79,3 +79,17 @@ func TestPendingAuthorisationAppliedByNextRefresh(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []int{17}, rec.FuncScopes)
 }
+
+// The release of the event lock is refused once (a store blip): it is tried again, so that the
+// account's next event does not wait for the lease to lapse.
+func TestEventLockReleaseRetried(t *testing.T) {
+	creds := newFailingStore(nil)
+	e := setup(t, nil, creds).withComponentToken(t)
+	e.on(t, "POST", "/cgi-bin/component/api_query_auth", queryAuthAnswer)
+	lockKey := authKey("wxauthorizer01", "event_lock")
+	creds.failDelete = onceFor(lockKey)
+	_, err := e.c.QueryAuth(context.Background(), "code")
+	require.NoError(t, err)
+	_, err = get(t, creds, lockKey)
+	assert.ErrorIs(t, err, tokenstore.ErrNotFound, "the lock is released")
+}
