@@ -2,7 +2,6 @@ package redisstore_test
 
 import (
 	"context"
-	"strconv"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/wxopen-go/wxopen/tokenstore"
 	"github.com/wxopen-go/wxopen/tokenstore/redisstore"
+	"github.com/wxopen-go/wxopen/tokenstore/storetest"
 )
 
 const benchKey = "component:wx0123456789abcdef"
@@ -177,41 +177,5 @@ func BenchmarkStoreOps(b *testing.B) {
 // value), a refused swap, and the push memory (an empty old with a TTL on a new key).
 func BenchmarkCompareAndSwap(b *testing.B) {
 	st, _, _ := newStore(b)
-	ctx := context.Background()
-	vals := [2]string{"REFRESH_TOKEN_0123456789abcdef-a", "REFRESH_TOKEN_0123456789abcdef-b"}
-	if err := st.Set(ctx, "rt", tokenstore.Token{Value: vals[0]}); err != nil {
-		b.Fatal(err)
-	}
-	cur := 0 // the index of the stored value, across the benchmark's runs
-	b.Run("swap", func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			ok, err := st.CompareAndSwap(ctx, "rt", vals[cur], tokenstore.Token{Value: vals[1-cur]})
-			if err != nil || !ok {
-				b.Fatal(ok, err)
-			}
-			cur = 1 - cur
-		}
-	})
-	b.Run("refused", func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			if ok, err := st.CompareAndSwap(ctx, "rt", "stale", tokenstore.Token{Value: "x"}); err != nil || ok {
-				b.Fatal(ok, err)
-			}
-		}
-	})
-	run := 0
-	b.Run("remember", func(b *testing.B) {
-		run++ // b.N grows over several runs: new keys each time
-		prefix := "push:" + strconv.Itoa(run) + ":"
-		exp := time.Now().Add(time.Minute)
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			ok, err := st.CompareAndSwap(ctx, prefix+strconv.Itoa(i), "", tokenstore.Token{Value: "1", ExpiresAt: exp})
-			if err != nil || !ok {
-				b.Fatal(ok, err)
-			}
-		}
-	})
+	storetest.BenchCompareAndSwap(context.Background(), b, st)
 }
