@@ -29,18 +29,21 @@ type lockedAdapter struct {
 	mu sync.Mutex
 }
 
+// AddAll adds the connection id to rooms under the lock.
 func (a *lockedAdapter) AddAll(id socket.SocketId, rooms *types.Set[socket.Room]) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.Adapter.AddAll(id, rooms)
 }
 
+// Del removes the connection id from room under the lock.
 func (a *lockedAdapter) Del(id socket.SocketId, room socket.Room) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.Adapter.Del(id, room)
 }
 
+// DelAll removes the connection id from all its rooms under the lock.
 func (a *lockedAdapter) DelAll(id socket.SocketId) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -256,7 +256,8 @@ type meta struct {
 // connections of target on every instance. The clients receive it as socket.on(event, (data, meta)),
 // meta being {topic}, {room} or {user}. Delivery is at most once: a client that is reconnecting
 // misses it, so clients refetch state when they reconnect. An error wrapping ErrLocalOnly means the
-// local subscribers got it and the other instances did not.
+// local subscribers got it and the other instances did not; while Redis is unreachable that answer
+// takes as long as the Redis client's dial and retries allow, so give ctx a deadline.
 func (h *Hub) Publish(ctx context.Context, to Target, event string, data any) error {
 	if err := to.validate(); err != nil {
 		return err
