@@ -140,41 +140,42 @@ func (f *fleet) rollout(mode rollout.ReleaseMode) *rollout.Rollout {
 		Release: rollout.ReleasePolicy{Mode: mode, GreyPercent: 10, GreyFor: 300 * time.Millisecond}}
 }
 
-func TestRolloutMemory(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+// TestRolloutFleet runs a grey rollout on two in-process instances sharing each store: the audit
+// quota (half the fleet) runs out and is raised, 10% of the audits are rejected and 20% of the
+// pushes are dropped.
+func TestRolloutFleet(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store rollout.Store) {
+		const n = 40
+		f := newFleet(t, n, nil)
+		f.emu.SetAuditReview(wxtest.AuditReview{After: 10 * time.Minute, RejectShare: 0.1, Reasons: []string{"blurry screenshots"},
+			DropPushShare: 0.2})
+		ro := f.rollout(rollout.ReleaseGrey)
+		runFleet(t, f, ro, n/2, f.runner(t, store, "a"), f.runner(t, store, "b"))
+		checkFleet(t, f, store, ro.ID)
+	})
+}
+
+// runFleet runs ro on the runners with the audit quota at quota, raises it once it is used up, and
+// waits for the rollout to finish.
+func runFleet(t *testing.T, f *fleet, ro *rollout.Rollout, quota int, runners ...*rollout.Runner) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	const n = 40
-	f := newFleet(t, n, nil)
-	f.emu.SetAuditQuota(n/2, 0)
-	f.emu.SetAuditReview(wxtest.AuditReview{After: 10 * time.Minute, RejectShare: 0.1, Reasons: []string{"blurry screenshots"},
-		DropPushShare: 0.2})
-	store := rollout.NewMemoryStore()
-	ro := f.rollout(rollout.ReleaseGrey)
-	r1, r2 := f.runner(t, store, "a"), f.runner(t, store, "b")
-	if _, err := r1.Start(ctx, ro); err != nil {
+	f.emu.SetAuditQuota(quota, 0)
+	if _, err := runners[0].Start(ctx, ro); err != nil {
 		t.Fatal(err)
 	}
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go f.reviewers(rctx, t)
 	var wg sync.WaitGroup
-	errs := make(chan error, 2)
-	for _, r := range []*rollout.Runner{r1, r2} {
+	errs := make(chan error, len(runners))
+	for _, r := range runners {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs <- r.Work(ctx, ro) }()
 	}
-	// The quota runs out at n/2 submissions: wait for that, then raise it as an operator would.
-	for f.emu.AuditsSubmitted() < n/2 {
-		if ctx.Err() != nil {
-			t.Fatal("quota never used up")
-		}
-		time.Sleep(20 * time.Millisecond)
+	if quota < len(f.apps) {
+		f.raiseQuota(ctx, t, quota)
 	}
-	time.Sleep(200 * time.Millisecond)
-	if got := f.emu.AuditsSubmitted(); got != n/2 {
-		t.Fatalf("submitted %d, quota %d", got, n/2)
-	}
-	f.emu.SetAuditQuota(2*n, 0)
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -182,7 +183,22 @@ func TestRolloutMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	checkFleet(t, f, store, ro.ID)
+}
+
+// raiseQuota waits until quota audits were submitted, checks that no more are, and raises the
+// quota as an operator would after WeChat granted more.
+func (f *fleet) raiseQuota(ctx context.Context, t testing.TB, quota int) {
+	for f.emu.AuditsSubmitted() < quota {
+		if ctx.Err() != nil {
+			t.Fatal("quota never used up")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := f.emu.AuditsSubmitted(); got != quota {
+		t.Fatalf("submitted %d, quota %d", got, quota)
+	}
+	f.emu.SetAuditQuota(2*len(f.apps), 0)
 }
 
 // checkFleet asserts every merchant ended released, rejected, skipped or failed with a reason;
