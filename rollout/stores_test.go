@@ -163,7 +163,9 @@ func TestStoreLeases(t *testing.T) {
 		}
 		// The quota: none until refilled; reservations stop at the ceiling; refill waits for
 		// unsettled reservations.
-		q := func(op rollout.QuotaChange) rollout.QuotaOp { return rollout.QuotaOp{Scope: "p", Month: "2026-12", Op: op} }
+		q := func(op rollout.QuotaChange) rollout.QuotaOp {
+			return rollout.QuotaOp{Scope: "p", Month: "2026-12", Op: op}
+		}
 		cur, _ := s.Merchant(ctx, "r", "wxa")
 		if _, err := s.Save(ctx, cur, "C", later, time.Minute, nil, q(rollout.QuotaReserve)); !errors.Is(err, rollout.ErrNoQuota) {
 			t.Fatalf("reserve without quota: %v", err)
