@@ -261,7 +261,8 @@ type submitAuditBody struct {
 }
 
 // SubmitAudit submits the committed trial version for audit and returns the audit id. Only one
-// version may be under review (85009). The outcome is pushed as weapp_audit_success or
+// version may be under review (85009); while the privacy scan of the commit runs the error is a
+// *ScanPendingError (61039), and Readiness tells every other gate that would refuse it. The outcome is pushed as weapp_audit_success or
 // weapp_audit_fail; AuditStatus asks for it. It is never retried automatically.
 //
 // WeChat: POST /wxa/submit_audit
@@ -283,7 +284,7 @@ func (c *Client) SubmitAudit(ctx context.Context, r SubmitAuditRequest) (auditID
 		AuditID *int64 `json:"auditid"`
 	}
 	if err := c.call(ctx, post("/wxa/submit_audit", body, false), &out); err != nil {
-		return 0, err
+		return 0, scanPending(err) // 61039: the privacy scan of the commit still runs; retry later
 	}
 	if out.AuditID == nil {
 		return 0, errors.New("wxopen: POST /wxa/submit_audit: answer has no auditid")

@@ -2,6 +2,7 @@ package miniprogram_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -174,6 +175,8 @@ func TestGatesOneAtATime(t *testing.T) {
 			_, err = g.mp.SubmitAudit(ctx, g.request())
 			require.Error(t, err)
 			assert.Equal(t, closed.Code, wxerr.CodeOf(err), "the emulator refuses with the code Readiness announced: %v", err)
+			var pending *miniprogram.ScanPendingError
+			assert.Equal(t, gate == miniprogram.GatePrivacyScan, errors.As(err, &pending), "61039 is typed as retryable later")
 			assert.NotEmpty(t, wxerr.Hint(wxerr.CodeOf(err)), "an operator hint for %d", wxerr.CodeOf(err))
 
 			g.fix(ctx, gate)
