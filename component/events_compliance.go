@@ -77,7 +77,13 @@ type complianceXML struct {
 
 // dispatchCompliance decodes the compliance push m (Event EventNicknameAudit, EventCategoryAudit or
 // EventPrivacyApply) and hands it to its callback.
+// A push whose callback is nil goes to OnMessage, where wxa_nickname_audit went before it was typed.
 func (h *MessageHandler) dispatchCompliance(ctx context.Context, m Message) error {
+	cb := &h.cfg
+	if m.Event == EventNicknameAudit && cb.OnNicknameAudit == nil || m.Event == EventCategoryAudit && cb.OnCategoryAudit == nil ||
+		m.Event == EventPrivacyApply && cb.OnPrivacyApply == nil {
+		return call(ctx, cb.OnMessage, &m)
+	}
 	var x complianceXML
 	if err := decodeXML(m.Raw, &x); err != nil {
 		return badRequest("malformed message XML: " + err.Error())

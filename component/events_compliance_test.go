@@ -56,8 +56,17 @@ func TestMessageHandlerComplianceEvents(t *testing.T) {
 	assert.Equal(t, time.Unix(1700000100, 0), priv.AuditTime)
 	assert.Empty(t, other, "typed events do not reach OnMessage")
 
-	// Without a callback the push is still answered "success".
-	mh2, err := component.NewMessageHandler(h.c, component.MessageHandlerConfig{})
+	// Without its callback a push goes to OnMessage, as wxa_nickname_audit did before it was typed.
+	var untyped []string
+	mh2, err := component.NewMessageHandler(h.c, component.MessageHandlerConfig{
+		OnMessage: func(_ context.Context, m *component.Message) error { untyped = append(untyped, string(m.Event)); return nil },
+	})
 	require.NoError(t, err)
-	assertSuccess(t, serve(mh2, h.wx.push("/wechat/msg/wxauthorizer01", "ToUserName", msgXML("wxa_category_audit", "<ret>2</ret>"), time.Now())))
+	for _, ev := range []string{"wxa_nickname_audit", "wxa_category_audit", "wxa_privacy_apply"} {
+		assertSuccess(t, serve(mh2, h.wx.push("/wechat/msg/wxauthorizer01", "ToUserName", msgXML(ev, "<ret>2</ret>"), time.Now())))
+	}
+	assert.Equal(t, []string{"wxa_nickname_audit", "wxa_category_audit", "wxa_privacy_apply"}, untyped)
+	mh3, err := component.NewMessageHandler(h.c, component.MessageHandlerConfig{})
+	require.NoError(t, err)
+	assertSuccess(t, serve(mh3, h.wx.push("/wechat/msg/wxauthorizer01", "ToUserName", msgXML("wxa_category_audit", "<ret>2</ret>"), time.Now())))
 }

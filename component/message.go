@@ -17,7 +17,7 @@ type MessageHandlerConfig struct {
 	// OnAuditDelay receives weapp_audit_delay.
 	OnAuditDelay func(context.Context, *AuditDelayEvent) error
 	// OnNicknameAudit, OnCategoryAudit and OnPrivacyApply receive the compliance review results
-	// (events_compliance.go).
+	// (events_compliance.go). A compliance push whose callback is nil goes to OnMessage.
 	OnNicknameAudit func(context.Context, *NicknameAuditEvent) error
 	OnCategoryAudit func(context.Context, *CategoryAuditEvent) error
 	OnPrivacyApply  func(context.Context, *PrivacyApplyEvent) error
