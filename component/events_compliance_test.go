@@ -59,7 +59,10 @@ func TestMessageHandlerComplianceEvents(t *testing.T) {
 	// Without its callback a push goes to OnMessage, as wxa_nickname_audit did before it was typed.
 	var untyped []string
 	mh2, err := component.NewMessageHandler(h.c, component.MessageHandlerConfig{
-		OnMessage: func(_ context.Context, m *component.Message) error { untyped = append(untyped, string(m.Event)); return nil },
+		OnMessage: func(_ context.Context, m *component.Message) error {
+			untyped = append(untyped, string(m.Event))
+			return nil
+		},
 	})
 	require.NoError(t, err)
 	for _, ev := range []string{"wxa_nickname_audit", "wxa_category_audit", "wxa_privacy_apply"} {
