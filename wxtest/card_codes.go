@@ -195,6 +195,27 @@ func (s *Server) ownCode(c *call, code, cardID string) (*cardCode, error) {
 	return cc, nil
 }
 
+// codeRequest names a code in the body of code/get and code/consume.
+type codeRequest struct {
+	Code   string `json:"code"`
+	CardID string `json:"card_id"`
+}
+
+// requestedCode binds the request body to body, which embeds (or is) names, and returns the code
+// names names: the card_id, when given, must be one of the calling account's cards, and the code one
+// of its codes (of that card). Call with s.mu held.
+func (s *Server) requestedCode(c *call, body any, names *codeRequest) (*cardCode, error) {
+	if err := c.bind(body); err != nil {
+		return nil, err
+	}
+	if names.CardID != "" {
+		if _, err := s.ownCard(c, names.CardID); err != nil {
+			return nil, err
+		}
+	}
+	return s.ownCode(c, names.Code, names.CardID)
+}
+
 // cardDecrypt: POST /card/code/decrypt. The encrypt_code must be exactly the one AddCard issued.
 func (s *Server) cardDecrypt(c *call) (any, error) {
 	var req struct {
@@ -280,19 +301,10 @@ func consumeRefusal(status string) error {
 // refused with consumeRefusal's errcode; otherwise its state is answered.
 func (s *Server) cardCodeGet(c *call) (any, error) {
 	var req struct {
-		Code         string `json:"code"`
-		CardID       string `json:"card_id"`
-		CheckConsume bool   `json:"check_consume"`
+		codeRequest
+		CheckConsume bool `json:"check_consume"`
 	}
-	if err := c.bind(&req); err != nil {
-		return nil, err
-	}
-	if req.CardID != "" {
-		if _, err := s.ownCard(c, req.CardID); err != nil {
-			return nil, err
-		}
-	}
-	cc, err := s.ownCode(c, req.Code, req.CardID)
+	cc, err := s.requestedCode(c, &req, &req.codeRequest)
 	if err != nil {
 		return nil, err
 	}
@@ -323,19 +335,8 @@ func (s *Server) cardCodeGet(c *call) (any, error) {
 // with 40099. The consume is pushed (user_consume_card, ConsumeSource FROM_API) to the owner's
 // message URL when one is configured, before the answer is written.
 func (s *Server) cardCodeConsume(c *call) (any, error) {
-	var req struct {
-		Code   string `json:"code"`
-		CardID string `json:"card_id"`
-	}
-	if err := c.bind(&req); err != nil {
-		return nil, err
-	}
-	if req.CardID != "" {
-		if _, err := s.ownCard(c, req.CardID); err != nil {
-			return nil, err
-		}
-	}
-	cc, err := s.ownCode(c, req.Code, req.CardID)
+	var req codeRequest
+	cc, err := s.requestedCode(c, &req, &req)
 	if err != nil {
 		return nil, err
 	}
