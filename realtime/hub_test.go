@@ -304,8 +304,8 @@ func TestNewestConnectionsOfAUserWin(t *testing.T) {
 func TestSessionExpiryEndsTheConnectionUnlessExtended(t *testing.T) {
 	ss := newFakeSessions()
 	_, base := startHub(t, ss)
-	short := ss.add(appA, "o-short", 300*time.Millisecond)
-	extended := ss.add(appA, "o-ext", 300*time.Millisecond)
+	short := ss.add(appA, "o-short", time.Second)
+	extended := ss.add(appA, "o-ext", time.Second)
 	a := connectV4(t, base, short)
 	b := connectV4(t, base, extended)
 	ss.extend(extended, time.Hour)
@@ -313,7 +313,7 @@ func TestSessionExpiryEndsTheConnectionUnlessExtended(t *testing.T) {
 	if ev.Name != "realtime:closed" || decode[map[string]string](t, ev.Args[0])["code"] != "session_expired" {
 		t.Fatalf("got %s %s, want realtime:closed session_expired", ev.Name, ev.Args)
 	}
-	b.noEvent(500 * time.Millisecond)
+	b.noEvent(1500 * time.Millisecond)
 	if a := b.emitAck("subscribe", "still-here"); !a.OK {
 		t.Fatal(a)
 	}
@@ -464,7 +464,7 @@ func TestDefaultLimitsLetAClientResubscribeAtOnce(t *testing.T) {
 func TestSessionRecheckOutageKeepsTheConnection(t *testing.T) {
 	ss := newFakeSessions()
 	_, base := startHub(t, ss)
-	c := connectV4(t, base, ss.add(appA, "o-outage", 200*time.Millisecond))
+	c := connectV4(t, base, ss.add(appA, "o-outage", time.Second))
 	ss.mu.Lock()
 	ss.err = errors.New("store down")
 	ss.mu.Unlock()

@@ -303,13 +303,14 @@ func TestNodeClientsAcrossInstances(t *testing.T) {
 func TestMiniProgramHelper(t *testing.T) {
 	nodeDir(t)
 	ss := newFakeSessions()
-	hub, base := startHub(t, ss)
 	ctx := context.Background()
 	for _, kind := range []string{"weapp", "mp"} {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			hub, base := startHub(t, ss) // one hub each: Stats counts this mini program only
 			user := "o-helper-" + kind
 			// the first session ends during the test: the helper logs in again and re-subscribes
-			n := startNodeScript(t, "helper.js", kind, base, ss.add(appA, user, 4*time.Second), ss.add(appA, user, time.Hour))
+			n := startNodeScript(t, "helper.js", kind, base, ss.add(appA, user, 6*time.Second), ss.add(appA, user, time.Hour))
 			answered := func(event, name string) {
 				t.Helper()
 				m := n.expect(event+" "+name, func(m map[string]any) bool {
@@ -355,7 +356,7 @@ func TestMiniProgramHelper(t *testing.T) {
 			if m := n.expect("table event", ofType("event")); m["page"] != "table" || m["data"] != "again" {
 				t.Fatalf("after reconnecting: %v", m)
 			}
-			waitFor(t, wait, "one connection", func() bool { return hub.Stats().Connections == 1 })
+			waitFor(t, wait, "the old connection gone", func() bool { return hub.Stats().Connections == 1 })
 
 			n.send(map[string]any{"op": "hide", "page": "table"})
 			answered("leave", "table:5")
