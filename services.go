@@ -14,7 +14,8 @@ import (
 // release, domains, basic info, login. It is a cheap value over the Platform's shared caller and
 // stores; get one per request. Its ICP look-up tables are cached once for the Platform.
 func (p *Platform) MiniProgram(appID string) *miniprogram.Client {
-	return miniprogram.New(p.Authorizer(appID)).WithICPLookups(p.icpLookups)
+	a := p.authorizer(appID)
+	return miniprogram.NewWithICPLookups(&a, p.icpLookups)
 }
 
 // OpenPlatform returns the open-platform account client of the authorised account appID (create,

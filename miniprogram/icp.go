@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wxopen-go/wxopen/authorizer"
 	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
@@ -25,20 +26,13 @@ type ICPService struct {
 }
 
 // ICP returns the mini program's ICP filing service. Its look-up tables are cached in the
-// ICPLookups given to WithICPLookups (wxopen.Platform shares one for all its mini programs);
-// without one they are read from WeChat every time.
+// ICPLookups the Client was built with (NewWithICPLookups; wxopen.Platform shares one for all its
+// mini programs); without one they are read from WeChat every time.
 func (c *Client) ICP() ICPService { return ICPService{c: c} }
 
-// WithICPLookups returns a copy of c whose ICP service caches the look-up tables in l (nil: no
-// cache). The tables are the same for every mini program, so one ICPLookups serves a platform.
-func (c *Client) WithICPLookups(l *ICPLookups) *Client {
-	if c == nil {
-		return nil
-	}
-	cc := *c
-	cc.icp = l
-	return &cc
-}
+// NewWithICPLookups is New with a cache of the ICP look-up tables (nil: no cache). The tables are
+// the same for every mini program, so one ICPLookups serves a whole platform.
+func NewWithICPLookups(a *authorizer.Client, l *ICPLookups) *Client { return &Client{a: a, icp: l} }
 
 // ICP call paths (digest 13.1).
 const (

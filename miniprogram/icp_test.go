@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wxopen-go/wxopen/authorizer"
 	"github.com/wxopen-go/wxopen/miniprogram"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
@@ -35,9 +36,9 @@ func TestICPLookupsCachedPerPlatform(t *testing.T) {
 	l := miniprogram.NewICPLookups(time.Hour, clock)
 	e.expect(t, call{method: "GET", path: "/wxa/icp/query_icp_district_code",
 		reply: `{"errcode":0,"items":[{"type":1,"code":110000,"name":"北京市","sub_list":[{"type":2,"code":"110100","name":"市辖区","sub_list":[{"type":3,"code":110105,"name":"朝阳区"}]}]}]}`})
-	a := e.c.WithICPLookups(l)
+	a := miniprogram.NewWithICPLookups(authorizer.New("wxAPP", e.caller, &tokens{name: "auth"}, e.comp), l)
 	// A second merchant's client shares the cache: the table is the regulator's, not the merchant's.
-	other := setupApp(t, "wxOTHER").c.WithICPLookups(l)
+	other := miniprogram.NewWithICPLookups(authorizer.New("wxOTHER", e.caller, &tokens{name: "auth"}, e.comp), l)
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
@@ -86,7 +87,7 @@ func TestICPLookupsCachedPerPlatform(t *testing.T) {
 	assert.Equal(t, "以上都不涉及", nx[0].Name)
 
 	e.expect(t, call{method: "GET", path: "/wxa/icp/query_icp_nrlx_types", reply: `{"errcode":61007,"errmsg":"api unauthorized"}`})
-	c := e.c.WithICPLookups(miniprogram.NewICPLookups(0, nil))
+	c := miniprogram.NewWithICPLookups(authorizer.New("wxAPP", e.caller, &tokens{name: "auth"}, e.comp), miniprogram.NewICPLookups(0, nil))
 	_, err = c.ICP().NrlxTypes(ctx)
 	assert.Equal(t, wxerr.Code(61007), wxerr.CodeOf(err))
 	e.expect(t, call{method: "GET", path: "/wxa/icp/query_icp_nrlx_types", reply: `{"errcode":0,"items":[{"type":23,"name":"以上都不涉及"}]}`})
