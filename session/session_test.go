@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -267,6 +268,8 @@ func TestRevoke(t *testing.T) {
 	})
 }
 
+// Concurrent Refresh and Revoke under the race detector; the ordering that would undo a Revoke is
+// forced in TestRevokeBetweenReadAndWriteIsNeverUndone (here it is left to the scheduler).
 func TestRevokeIsNeverUndoneByAConcurrentRefresh(t *testing.T) {
 	eachStore(t, func(t *testing.T, st tokenstore.Store) {
 		e := newEnv(t, st)
@@ -287,6 +290,49 @@ func TestRevokeIsNeverUndoneByAConcurrentRefresh(t *testing.T) {
 			require.ErrorIs(t, err, session.ErrInvalid)
 		}
 	})
+}
+
+// A Revoke that lands between an update's read and its write (at another instance) is never undone:
+// the write is conditional on the record read, so the update finds the session gone. Deterministic:
+// the store deletes the record right after the update has read it.
+func TestRevokeBetweenReadAndWriteIsNeverUndone(t *testing.T) {
+	eachStore(t, func(t *testing.T, st tokenstore.Store) {
+		rs := &revokeAfterRead{Store: st}
+		e := newEnv(t, rs)
+		ctx := context.Background()
+		for name, update := range map[string]func(token string) error{
+			"Refresh": func(token string) error { _, err := e.m.Refresh(ctx, token); return err },
+			"SetUnionID": func(token string) error {
+				_, err := e.m.SetUnionID(ctx, token, "uUNION")
+				return err
+			},
+		} {
+			s := e.login(t, appA, "oUSER")
+			rs.armed.Store(true)
+			err := update(s.Token)
+			require.False(t, rs.armed.Load(), "%s did not read the session", name)
+			require.ErrorIs(t, err, session.ErrInvalid, "%s over a revoked session", name)
+			_, err = e.m.Validate(ctx, s.Token)
+			require.ErrorIs(t, err, session.ErrInvalid, "%s brought a revoked session back", name)
+		}
+	})
+}
+
+// revokeAfterRead is a store whose next Get, once armed, deletes the key after reading it, as a
+// Revoke at another instance would between an update's read and its write.
+type revokeAfterRead struct {
+	tokenstore.Store
+	armed atomic.Bool
+}
+
+func (s *revokeAfterRead) Get(ctx context.Context, key string) (tokenstore.Token, error) {
+	tok, err := s.Store.Get(ctx, key)
+	if err == nil && s.armed.CompareAndSwap(true, false) {
+		if derr := s.Store.Delete(ctx, key); derr != nil {
+			return tokenstore.Token{}, derr
+		}
+	}
+	return tok, err
 }
 
 func TestReloginRotatesTheKeyAndDecrypts(t *testing.T) {
