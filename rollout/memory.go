@@ -279,15 +279,18 @@ func (s *MemoryStore) quotaOp(q QuotaOp) error {
 }
 
 // RefillAudit implements Store.
-func (s *MemoryStore) RefillAudit(_ context.Context, scope, month string, rest int) (bool, error) {
+func (s *MemoryStore) RefillAudit(_ context.Context, scope, month string, seen Quota, rest int) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := s.quota[quotaKey(scope, month)]
 	if q == nil {
+		if seen != (Quota{}) {
+			return false, nil
+		}
 		s.quota[quotaKey(scope, month)] = &Quota{Ceiling: rest}
 		return true, nil
 	}
-	if q.Used != q.Settled {
+	if *q != seen || q.Used != q.Settled {
 		return false, nil
 	}
 	q.Ceiling = q.Used + rest

@@ -733,12 +733,16 @@ func (r *Runner) refill(cctx, ctx context.Context, s *w, month string) bool {
 	if run, err := r.cfg.Store.Run(ctx, s.ro.ID); err != nil || run.QuotaWaitUntil.After(now) {
 		return false
 	}
+	seen, err := r.cfg.Store.AuditQuota(ctx, r.cfg.QuotaScope, month)
+	if err != nil || seen.Used != seen.Settled {
+		return false // submissions in flight: WeChat's rest would not be comparable
+	}
 	q, err := s.mp.AuditQuota(cctx)
 	if err != nil {
 		r.log.Warn("rollout queryquota", "rollout", s.ro.ID, "err", err)
 		return false
 	}
-	ok, err := r.cfg.Store.RefillAudit(ctx, r.cfg.QuotaScope, month, q.Rest)
+	ok, err := r.cfg.Store.RefillAudit(ctx, r.cfg.QuotaScope, month, seen, q.Rest)
 	if err != nil || !ok {
 		return false
 	}
@@ -752,7 +756,9 @@ func (r *Runner) refill(cctx, ctx context.Context, s *w, month string) bool {
 
 // exhausted notes that the quota ran out: nobody reads queryquota again before QuotaRecheck.
 func (r *Runner) exhausted(ctx context.Context, s *w, month string) {
-	_, _ = r.cfg.Store.RefillAudit(ctx, r.cfg.QuotaScope, month, 0)
+	if seen, err := r.cfg.Store.AuditQuota(ctx, r.cfg.QuotaScope, month); err == nil {
+		_, _ = r.cfg.Store.RefillAudit(ctx, r.cfg.QuotaScope, month, seen, 0)
+	}
 	run, err := r.cfg.Store.Run(ctx, s.ro.ID)
 	if err != nil {
 		return

@@ -49,9 +49,11 @@ type Store interface {
 	// Counts returns the number of merchants per state; wave >= 0 counts that wave only.
 	Counts(ctx context.Context, runID string, wave int) (map[State]int, error)
 
-	// RefillAudit sets the ceiling to used + rest (rest from queryquota) when no reservation is
-	// unsettled, and reports whether it did.
-	RefillAudit(ctx context.Context, scope, month string, rest int) (bool, error)
+	// RefillAudit sets the ceiling to seen.Used + rest (rest from a queryquota read after seen was
+	// read with AuditQuota) if the account is still exactly seen and has no unsettled
+	// reservation, so a submission made between the two reads is not counted twice; with no
+	// account yet (seen zero) it creates one. It reports whether it wrote.
+	RefillAudit(ctx context.Context, scope, month string, seen Quota, rest int) (bool, error)
 	// AuditQuota returns the quota row of scope in month (zero when none).
 	AuditQuota(ctx context.Context, scope, month string) (Quota, error)
 	// Reserve takes one unit of the counter key while it is below limit (speed-up budgets).

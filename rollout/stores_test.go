@@ -170,7 +170,7 @@ func TestStoreLeases(t *testing.T) {
 		if _, err := s.Save(ctx, cur, "C", later, time.Minute, nil, q(rollout.QuotaReserve)); !errors.Is(err, rollout.ErrNoQuota) {
 			t.Fatalf("reserve without quota: %v", err)
 		}
-		if ok, err := s.RefillAudit(ctx, "p", "2026-12", 1); !ok || err != nil {
+		if ok, err := s.RefillAudit(ctx, "p", "2026-12", rollout.Quota{}, 1); !ok || err != nil {
 			t.Fatalf("refill = %v, %v", ok, err)
 		}
 		cur, err = s.Save(ctx, cur, "C", later, time.Minute, nil, q(rollout.QuotaReserve))
@@ -180,13 +180,16 @@ func TestStoreLeases(t *testing.T) {
 		if _, err := s.Save(ctx, cur, "C", later, time.Minute, nil, q(rollout.QuotaReserve)); !errors.Is(err, rollout.ErrNoQuota) {
 			t.Fatalf("reserve beyond the ceiling: %v", err)
 		}
-		if ok, _ := s.RefillAudit(ctx, "p", "2026-12", 5); ok {
+		if ok, _ := s.RefillAudit(ctx, "p", "2026-12", rollout.Quota{Used: 1, Ceiling: 1}, 5); ok {
 			t.Fatal("refill with an unsettled reservation")
 		}
 		if cur, err = s.Save(ctx, cur, "C", later, time.Minute, nil, q(rollout.QuotaCount)); err != nil {
 			t.Fatal(err)
 		}
-		if ok, _ := s.RefillAudit(ctx, "p", "2026-12", 5); !ok {
+		if ok, _ := s.RefillAudit(ctx, "p", "2026-12", rollout.Quota{Used: 1, Settled: 0, Ceiling: 1}, 5); ok {
+			t.Fatal("refill over an account that changed since it was read")
+		}
+		if ok, _ := s.RefillAudit(ctx, "p", "2026-12", rollout.Quota{Used: 1, Settled: 1, Ceiling: 1}, 5); !ok {
 			t.Fatal("refill refused once settled")
 		}
 		if qa, _ := s.AuditQuota(ctx, "p", "2026-12"); qa != (rollout.Quota{Used: 1, Settled: 1, Ceiling: 6}) {

@@ -44,6 +44,8 @@ type mpApp struct {
 	headUsed        int
 	signatureUsed   int
 	undos           map[string]int // China date → undocodeaudit calls
+	submitCalls     int            // submit_audit calls past the token check (CodeCounts)
+	releaseCalls    int            // release calls past the token check (CodeCounts)
 }
 
 // mp returns this file's state. Call with s.mu held.

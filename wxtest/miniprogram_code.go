@@ -349,6 +349,7 @@ func (s *Server) mpSubmitAudit(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	app.submitCalls++
 	if app.trial == nil {
 		return nil, apiErr(wxerr.CodeCommitFirst, "")
 	}
@@ -465,6 +466,7 @@ func (s *Server) mpRelease(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	app.releaseCalls++
 	au := app.latest
 	switch {
 	case au == nil:

@@ -35,6 +35,9 @@ type CodeCounts struct {
 	Releases int
 	// GrayReleases is the number of successful grayrelease calls.
 	GrayReleases int
+	// SubmitCalls and ReleaseCalls count the submit_audit and release calls that passed the token
+	// check, refused ones included: SubmitCalls - Audits were refused (85085, 85009, a gate...).
+	SubmitCalls, ReleaseCalls int
 }
 
 // reviewState is this file's state, kept on the Server with groupState.
@@ -72,7 +75,8 @@ func (s *Server) Counts(appID string) CodeCounts {
 	if app == nil {
 		return CodeCounts{}
 	}
-	return CodeCounts{Audits: len(app.audits), Releases: int(app.nextAppVersion), GrayReleases: s.auditOps(appID).grays}
+	return CodeCounts{Audits: len(app.audits), Releases: int(app.nextAppVersion), GrayReleases: s.auditOps(appID).grays,
+		SubmitCalls: app.submitCalls, ReleaseCalls: app.releaseCalls}
 }
 
 // share maps appID and auditID to [0, 1) for the salt.

@@ -496,14 +496,15 @@ func (s *Store) Counts(ctx context.Context, runID string, wave int) (map[rollout
 }
 
 // RefillAudit implements rollout.Store.
-func (s *Store) RefillAudit(ctx context.Context, scope, month string, rest int) (bool, error) {
-	res, err := s.db.ExecContext(ctx, s.q("UPDATE {p}_quota SET ceiling = used + ? WHERE scope = ? AND month = ? AND used = settled"),
-		rest, scope, month)
+func (s *Store) RefillAudit(ctx context.Context, scope, month string, seen rollout.Quota, rest int) (bool, error) {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE {p}_quota SET ceiling = ? WHERE scope = ? AND month = ?
+	AND used = ? AND settled = ? AND ceiling = ? AND used = settled`),
+		seen.Used+rest, scope, month, seen.Used, seen.Settled, seen.Ceiling)
 	if err != nil {
 		return false, err
 	}
-	if n, _ := res.RowsAffected(); n > 0 {
-		return true, nil
+	if n, _ := res.RowsAffected(); n > 0 || seen != (rollout.Quota{}) {
+		return n > 0, nil
 	}
 	ins := "INSERT INTO {p}_quota (scope, month, used, settled, ceiling) VALUES (?, ?, 0, 0, ?)"
 	if s.dialect == MySQL {
