@@ -339,8 +339,12 @@ func (s *Server) subSend(c *call) (any, error) {
 		if !ok || v.Value == "" {
 			return nil, apiErr(codeSubBadData, "argument invalid! data."+key+".value is empty")
 		}
-		if n, limited := subValueMax[strings.TrimRight(key, "0123456789")]; limited && utf8.RuneCountInString(v.Value) > n {
+		kind := strings.TrimRight(key, "0123456789")
+		if n, limited := subValueMax[kind]; limited && utf8.RuneCountInString(v.Value) > n {
 			return nil, apiErr(codeSubBadData, "argument invalid! data."+key+".value exceeds limit")
+		}
+		if kind == "number" && strings.Trim(v.Value, "0123456789.") != "" {
+			return nil, apiErr(codeSubBadData, "argument invalid! data."+key+".value is not a number")
 		}
 		data[key] = v.Value
 	}

@@ -187,6 +187,17 @@ func TestSubscribeValidatesLikeWeChat(t *testing.T) {
 	}
 	assert.Len(t, e.s.SentSubscribeMessages(miniApp), 3)
 	requireCode(t, 40037, e.do(http.MethodPost, "/wxaapi/newtmpl/deltemplate", q, map[string]any{"priTmplId": "nope"}))
+
+	// A number keyword takes digits only (digest 20: number ≤ 32 digits).
+	requireCode(t, 0, e.do(http.MethodPost, "/wxaapi/newtmpl/deltemplate", q, map[string]any{"priTmplId": id}))
+	ntid := e.s.AddPublicTemplate(wxtest.PublicTemplate{Category: cat, Title: "取号", LongTerm: true,
+		Keywords: []wxtest.TemplateKeyword{{Name: "号码", Rule: "number"}, {Name: "事项", Rule: "thing"}}})
+	r = add(map[string]any{"tid": ntid, "kidList": []int{1, 2}})
+	requireCode(t, 0, r)
+	id = r.str("priTmplId")
+	e.s.AcceptSubscription(miniApp, "oUSER", id)
+	requireCode(t, 47003, send(map[string]string{"number1": "A12", "thing2": "取餐"}, nil))
+	requireCode(t, 0, send(map[string]string{"number1": "12.5", "thing2": "取餐"}, nil))
 }
 
 // flipLastHex changes the last hex digit of sig, so the result always differs from sig.
