@@ -708,9 +708,9 @@ func (s *w) revert(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	}
 	if vi.Release != nil && vi.Release.Version == s.ro.UserVersion {
 		if err := s.mp.RevertRelease(cctx); err != nil {
-			if permanent(err) {
-				m.Error = "revert: " + err.Error()
-				return s.move(ctx, m, Failed, m.Error, QuotaOp{})
+			if permanent(err) { // still live: back to Released, with WeChat's refusal
+				m.Error = "revert refused: " + err.Error()
+				return s.move(ctx, m, Released, m.Error, QuotaOp{})
 			}
 			return s.park(ctx, m, s.r.cfg.RetryEvery, "revert: "+err.Error())
 		}

@@ -1,0 +1,122 @@
+package rollout_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/wxopen-go/wxopen/rollout"
+	"github.com/wxopen-go/wxopen/wxtest"
+)
+
+// TestLostAnswers loses WeChat's answers to submit_audit, release and grayrelease after WeChat
+// acted on them, and drops one submit_audit before WeChat saw it: each is settled by reading
+// (get_latest_auditstatus, getgrayreleaseplan, getversioninfo) before anything is sent again, so
+// no merchant is submitted or released twice, and the unsent one is sent again.
+func TestLostAnswers(t *testing.T) {
+	for _, mode := range []rollout.ReleaseMode{rollout.ReleaseFull, rollout.ReleaseGrey} {
+		t.Run([]string{"Full", "Grey"}[mode], func(t *testing.T) {
+			const n = 6
+			f := newFleet(t, n, nil)
+			f.emu.SetAuditReview(auditReview(0, 0.5))
+			f.emu.InjectFault("/wxa/submit_audit", wxtest.Fault{Drop: true, Times: 1})
+			f.emu.InjectFault("/wxa/submit_audit", wxtest.Fault{Drop: true, AfterHandler: true, Times: 2})
+			f.emu.InjectFault("/wxa/release", wxtest.Fault{Drop: true, AfterHandler: true, Times: 2})
+			f.emu.InjectFault("/wxa/grayrelease", wxtest.Fault{Drop: true, AfterHandler: true, Times: 2})
+			store := rollout.NewMemoryStore()
+			ro := f.rollout(mode)
+			runFleet(t, f, ro, n, f.runner(t, store, "a"))
+			counts := checkFleet(t, f, store, ro.ID)
+			if counts[rollout.Released] != n {
+				t.Fatalf("counts = %v, want all released", counts)
+			}
+			settled := 0
+			for _, app := range f.apps {
+				h, err := store.History(context.Background(), ro.ID, app)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, tr := range h {
+					if tr.Detail == "settled by reading" || tr.From == rollout.Submitting && tr.To == rollout.PrivacySet {
+						settled++
+					}
+				}
+			}
+			if settled == 0 {
+				t.Error("no outcome was settled by reading")
+			}
+		})
+	}
+}
+
+// TestOperator pauses, resumes, retries the rejected and reverts a release.
+func TestOperator(t *testing.T) {
+	const n = 8
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	f := newFleet(t, n, nil)
+	f.emu.SetAuditReview(auditReview(0.3, 0))
+	store := rollout.NewMemoryStore()
+	ro := f.rollout(rollout.ReleaseFull)
+	r := f.runner(t, store, "op")
+	if _, err := r.Start(ctx, ro); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Pause(ctx, ro.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Pause(ctx, ro.ID); err == nil {
+		t.Error("Pause of a paused rollout succeeded")
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	if err := r.Work(wctx, ro); err == nil {
+		t.Error("Work on a paused rollout returned nil before the deadline")
+	}
+	wcancel()
+	if got := f.emu.Calls("/wxa/commit"); got != 0 {
+		t.Fatalf("%d commits while paused", got)
+	}
+	if err := r.Resume(ctx, ro.ID); err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go f.reviewers(rctx, t)
+	if err := r.Work(ctx, ro); err != nil {
+		t.Fatal(err)
+	}
+	counts, _ := store.Counts(ctx, ro.ID, -1)
+	if counts[rollout.Rejected] == 0 || counts[rollout.Released]+counts[rollout.Rejected] != n {
+		t.Fatalf("counts = %v", counts)
+	}
+	// The rejected get another attempt: this time the reviewers approve everything.
+	f.emu.SetAuditReview(auditReview(0, 0))
+	moved, err := r.RetryFailed(ctx, ro.ID)
+	if err != nil || moved != counts[rollout.Rejected] {
+		t.Fatalf("RetryFailed = %d, %v", moved, err)
+	}
+	if err := r.Work(ctx, ro); err != nil {
+		t.Fatal(err)
+	}
+	checkFleet(t, f, store, ro.ID)
+	if counts, _ := store.Counts(ctx, ro.ID, -1); counts[rollout.Released] != n {
+		t.Fatalf("after retry: %v", counts)
+	}
+	// A first release has nothing to revert to: WeChat refuses (87012), the merchant stays released.
+	app := f.apps[0]
+	if err := r.Revert(ctx, ro, app); err == nil {
+		t.Fatal("revert of a first release succeeded: WeChat has no earlier version (87012)")
+	}
+	if m, _ := store.Merchant(ctx, ro.ID, app); m.State != rollout.Released || m.Error == "" {
+		t.Fatalf("after a refused revert: %s %q", m.State, m.Error)
+	}
+	if err := r.Revert(ctx, ro, "wxunknown"); err == nil {
+		t.Error("revert of an unknown merchant succeeded")
+	}
+	if err := r.Cancel(ctx, ro.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Work(ctx, ro); err != nil {
+		t.Fatalf("Work on a cancelled rollout: %v", err)
+	}
+}
