@@ -69,8 +69,8 @@ type PrivacySetting struct {
 	// Version is PrivacyDevelopment (the default when zero) or PrivacyLive.
 	Version PrivacyVersion
 	Owner   PrivacyOwner
-	// Items are the declared keys; required (at least one) for the development version, must be
-	// empty for the live version.
+	// Items are the declared keys of the development version (empty when the code uses no privacy
+	// key); the live version must have none.
 	Items []PrivacyItem
 }
 
@@ -127,9 +127,10 @@ type privacyItemBody struct {
 }
 
 type setPrivacyBody struct {
-	Version     PrivacyVersion    `json:"privacy_ver"`
-	Owner       PrivacyOwner      `json:"owner_setting"`
-	SettingList []privacyItemBody `json:"setting_list,omitempty"`
+	Version PrivacyVersion `json:"privacy_ver"`
+	Owner   PrivacyOwner   `json:"owner_setting"`
+	// SettingList is sent (possibly empty) for the development version, never for the live one.
+	SettingList *[]privacyItemBody `json:"setting_list,omitempty"`
 }
 
 // SetSetting writes the privacy guide. The development version (the default) declares every key the
@@ -149,17 +150,18 @@ func (p PrivacyService) SetSetting(ctx context.Context, s PrivacySetting) error 
 		return err
 	}
 	body := setPrivacyBody{Version: s.Version, Owner: s.Owner}
-	switch {
-	case s.Version == PrivacyLive && len(s.Items) > 0:
+	if s.Version == PrivacyLive && len(s.Items) > 0 {
 		return wxerr.Invalid("setting_list", "must be empty for the live version (privacy_ver 1)")
-	case s.Version == PrivacyDevelopment && len(s.Items) == 0:
-		return wxerr.Invalid("setting_list", "the development version declares at least one privacy key")
 	}
 	if err := validateItems(s.Items); err != nil {
 		return err
 	}
-	for _, it := range s.Items {
-		body.SettingList = append(body.SettingList, privacyItemBody{Key: it.Key, Text: it.Text})
+	if s.Version == PrivacyDevelopment {
+		list := make([]privacyItemBody, 0, len(s.Items))
+		for _, it := range s.Items {
+			list = append(list, privacyItemBody{Key: it.Key, Text: it.Text})
+		}
+		body.SettingList = &list
 	}
 	return p.c.call(ctx, post("/cgi-bin/component/setprivacysetting", body, false), nil)
 }

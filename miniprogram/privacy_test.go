@@ -48,7 +48,6 @@ func TestPrivacySetSettingValidation(t *testing.T) {
 		"owner_setting.notice_method":          {Owner: miniprogram.PrivacyOwner{ContactQQ: "1"}, Items: item},
 		"owner_setting.store_expire_timestamp": {Owner: miniprogram.PrivacyOwner{ContactQQ: "1", NoticeMethod: "x", StoreExpireTimestamp: "30 days"}, Items: item},
 		"owner_setting.ext_file_media_id":      {Version: miniprogram.PrivacyLive, Owner: miniprogram.PrivacyOwner{ContactQQ: "1", NoticeMethod: "x", ExtFileMediaID: "m"}},
-		"setting_list":                         {Owner: owner},
 		"setting_list[1].privacy_key":          {Owner: owner, Items: append(item, item[0])},
 		"setting_list[0].privacy_text":         {Owner: owner, Items: []miniprogram.PrivacyItem{{Key: "Album", Text: "为了上传头像"}}},
 		"setting_list[0].privacy_key":          {Owner: owner, Items: []miniprogram.PrivacyItem{{Text: "x"}}},
@@ -58,6 +57,11 @@ func TestPrivacySetSettingValidation(t *testing.T) {
 	err := e.c.Privacy().SetSetting(ctx, miniprogram.PrivacySetting{Version: miniprogram.PrivacyLive, Owner: owner, Items: item})
 	requireInvalid(t, err, "setting_list")
 	assert.Zero(t, e.mt.GetTotalCallCount())
+
+	// A development guide of a code without privacy keys sends an empty list.
+	e.expect(t, call{method: "POST", path: "/cgi-bin/component/setprivacysetting", reply: `{"errcode":0}`,
+		body: `{"privacy_ver":2,"owner_setting":{"contact_phone":"13800000000","notice_method":"弹窗"},"setting_list":[]}`})
+	require.NoError(t, e.c.Privacy().SetSetting(ctx, miniprogram.PrivacySetting{Owner: owner}))
 }
 
 func TestPrivacySetting(t *testing.T) {
