@@ -209,12 +209,20 @@ func funcScopes(fi []FuncInfo) []int {
 // time of the call: unless the store holds a newer one (an authorized push handled meanwhile whose
 // CreateTime by WeChat's clock is later), which then stands. On a storage error it returns the error
 // together with the Authorization, so that the caller can still keep the refresh token elsewhere
-// (WeChat has already consumed the code).
+// (WeChat has already consumed the code). A code that the authorized push of the same authorisation
+// exchanged first, at any instance sharing the credential store (WeChat then refuses it, 61009), is
+// not an error: the authorisation that push exchanged (and stores) is returned.
 //
 // WeChat: POST /cgi-bin/component/api_query_auth
 func (c *Client) QueryAuth(ctx context.Context, code string) (*Authorization, error) {
 	a, err := c.queryAuth(ctx, code)
 	if err != nil {
+		if wxerr.CodeOf(err) == wxerr.CodeAuthCodeInvalid {
+			// The redirect page usually arrives after the push, which Handler exchanges at once.
+			if m, rerr := c.recallExchange(ctx, c.exchangeMemoKey(code)); rerr == nil && m != nil {
+				return m.authorization(), nil
+			}
+		}
 		return nil, err
 	}
 	ctx = withReason(ctx, "api_query_auth")

@@ -93,3 +93,27 @@ func TestEventLockReleaseRetried(t *testing.T) {
 	_, err = get(t, creds, lockKey)
 	assert.ErrorIs(t, err, tokenstore.ErrNotFound, "the lock is released")
 }
+
+// The authorized push arrived first, at another instance, and exchanged the code; the redirect page's
+// QueryAuth of the same code (WeChat refuses a used code, 61009) gets the authorisation that push
+// exchanged and stored, not an error.
+func TestRedirectExchangeAfterAuthorizedPush(t *testing.T) {
+	creds := newFailingStore(nil)
+	wx := newRotatingWeChat("")
+	a, b := newNode(t, creds, wx), newNode(t, creds, wx)
+	code := wx.issueCode("wxA")
+	require.Equal(t, http.StatusOK, authorizedPush(t, time.Now(), code).to(b.h))
+	require.Equal(t, "SECRET-RT-2", storedRefreshToken(t, creds))
+
+	auth, err := a.c.QueryAuth(context.Background(), code)
+	require.NoError(t, err)
+	assert.Equal(t, "wxA", auth.AuthorizerAppID)
+	assert.Equal(t, "SECRET-RT-2", auth.RefreshToken)
+	assert.Equal(t, []int{17}, auth.FuncScopes())
+	assert.Equal(t, 2, wx.exchanges(), "tried once; WeChat refused the used code")
+	assert.Equal(t, "SECRET-RT-2", storedRefreshToken(t, creds))
+
+	// A code nobody exchanged here is still an error.
+	_, err = a.c.QueryAuth(context.Background(), "queryauthcode@@@unknown")
+	assert.Equal(t, wxerr.CodeAuthCodeInvalid, wxerr.CodeOf(err))
+}

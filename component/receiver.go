@@ -267,9 +267,14 @@ func (m *exchangeMemo) authorization() *Authorization {
 	return &Authorization{AuthorizerAppID: m.AppID, AccessToken: m.AccessToken, ExpiresAt: m.ExpiresAt, RefreshToken: m.RefreshToken, FuncInfo: m.FuncInfo}
 }
 
+// exchangeMemoKey is the key of code's exchanged-code memory.
+func (c *Client) exchangeMemoKey(code string) string {
+	return c.appID + ":push:code:" + pushKey([]byte(code))
+}
+
 // recallExchange returns the remembered result of an exchanged code, or nil.
-func (rc *receiver) recallExchange(ctx context.Context, key string) (*exchangeMemo, error) {
-	s, err := rc.c.readCred(ctx, key)
+func (c *Client) recallExchange(ctx context.Context, key string) (*exchangeMemo, error) {
+	s, err := c.readCred(ctx, key)
 	if err != nil || s == "" {
 		return nil, err
 	}
@@ -312,8 +317,8 @@ func (rc *receiver) rememberExchange(ctx context.Context, key string, m *exchang
 // putAuthorizedRefreshToken). A push older than the stored record is not exchanged: errSuperseded.
 func (rc *receiver) exchange(ctx context.Context, code, appID string, at time.Time) (*Authorization, error) {
 	c := rc.c
-	key := rc.memoryKey("code:", pushKey([]byte(code)))
-	m, err := rc.recallExchange(ctx, key)
+	key := c.exchangeMemoKey(code)
+	m, err := c.recallExchange(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("component: read the exchanged-code memory: %w", err)
 	}
