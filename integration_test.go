@@ -375,7 +375,14 @@ func TestEmulatorRefusesWhatWeChatRefuses(t *testing.T) {
 		e.authorised(t) // the handler already exchanged the code
 		code, err := e.emu.UpdateAuthorization(ctx, merchantApp, 18)
 		require.NoError(t, err)
-		_, err = e.p.Component().QueryAuth(ctx, code)
+		// The emulator refuses the used code (61009, wxtest/component_test.go); the redirect page's
+		// QueryAuth gets the authorisation the push exchanged.
+		a, err := e.p.Component().QueryAuth(ctx, code)
+		require.NoError(t, err)
+		assert.Equal(t, merchantApp, a.AuthorizerAppID)
+		assert.Contains(t, a.FuncScopes(), 18)
+		// A code nobody exchanged here stays refused.
+		_, err = e.p.Component().QueryAuth(ctx, "queryauthcode@@@never-issued")
 		require.Error(t, err)
 		assert.Equal(t, wxerr.CodeAuthCodeInvalid, wxerr.CodeOf(err))
 	})
