@@ -120,3 +120,43 @@ func TestOperator(t *testing.T) {
 		t.Fatalf("Work on a cancelled rollout: %v", err)
 	}
 }
+
+// TestWaves releases the first wave (3 merchants by priority) before the rest, which wait until the
+// first wave is final and WaveDelay has passed.
+func TestWaves(t *testing.T) {
+	const n, first, delay = 8, 3, 400 * time.Millisecond
+	f := newFleet(t, n, nil)
+	f.emu.SetAuditReview(auditReview(0, 0))
+	store := rollout.NewMemoryStore()
+	ro := f.rollout(rollout.ReleaseFull)
+	ro.Priority = func(appID string) int { // the last merchants first
+		for i, a := range f.apps {
+			if a == appID {
+				return i
+			}
+		}
+		return 0
+	}
+	ro.Release.FirstWave, ro.Release.WaveDelay = first, delay
+	runFleet(t, f, ro, n, f.runner(t, store, "w"))
+	checkFleet(t, f, store, ro.ID)
+	ctx := context.Background()
+	var lastFirst, firstRest time.Time
+	for i, app := range f.apps {
+		m, _ := store.Merchant(ctx, ro.ID, app)
+		if wantWave := map[bool]int{true: 0, false: 1}[i >= n-first]; m.Wave != wantWave {
+			t.Errorf("%s (priority %d) in wave %d, want %d", app, i, m.Wave, wantWave)
+		}
+		h, _ := store.History(ctx, ro.ID, app)
+		at := h[len(h)-1].At
+		if m.Wave == 0 && at.After(lastFirst) {
+			lastFirst = at
+		}
+		if m.Wave == 1 && (firstRest.IsZero() || at.Before(firstRest)) {
+			firstRest = at
+		}
+	}
+	if gap := firstRest.Sub(lastFirst); gap < delay {
+		t.Errorf("the second wave released %v after the first was final, want ≥ %v", gap, delay)
+	}
+}
