@@ -160,3 +160,38 @@ func TestWaves(t *testing.T) {
 		t.Errorf("the second wave released %v after the first was final, want ≥ %v", gap, delay)
 	}
 }
+
+// TestQuota85085 answers one submit_audit with 85085 (the quota used elsewhere): the merchant goes
+// back to privacy_set with its reservation given back, the rollout waits QuotaRecheck before
+// reading queryquota again, and then finishes.
+func TestQuota85085(t *testing.T) {
+	const n = 5
+	f := newFleet(t, n, nil)
+	f.emu.SetAuditReview(auditReview(0, 0))
+	f.emu.InjectFault("/wxa/submit_audit", wxtest.Fault{ErrCode: 85085})
+	store := rollout.NewMemoryStore()
+	ro := f.rollout(rollout.ReleaseFull)
+	runFleet(t, f, ro, n, f.runner(t, store, "q"))
+	checkFleet(t, f, store, ro.ID)
+	ctx := context.Background()
+	run, _ := store.Run(ctx, ro.ID)
+	if run.QuotaWaitUntil.IsZero() {
+		t.Error("85085 did not make the rollout wait for the quota")
+	}
+	paused := 0
+	for _, app := range f.apps {
+		h, _ := store.History(ctx, ro.ID, app)
+		for _, tr := range h {
+			if tr.From == rollout.Submitting && tr.To == rollout.PrivacySet && tr.Detail == "audit quota used up (85085)" {
+				paused++
+			}
+		}
+	}
+	if paused != 1 {
+		t.Errorf("%d merchants saw 85085, want 1", paused)
+	}
+	month := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01")
+	if q, _ := store.AuditQuota(ctx, f.app.AppID, month); q.Used != n || q.Settled != n {
+		t.Errorf("quota account %+v, want %d used and settled (the refused one given back)", q, n)
+	}
+}
