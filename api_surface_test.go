@@ -18,12 +18,8 @@ import (
 // exported struct fields and interface methods, exported variables, constants and defined types —
 // and fails on any type from an internal package in it: a user cannot build or name such a type.
 // An exported alias (type CallInfo = wxhttp.CallInfo) is how a public package names one: it is
-// allowed, and uses of the alias are public.
-//
-// knownInternalUses are the uses that remain from v0.1, to be removed: the constructors that
-// wxopen.Platform calls with its shared HTTP caller, and the methods the typed packages of this
-// module send their requests with. A use not listed fails the test; a listed one that is gone fails
-// it too, so that the list only shrinks.
+// allowed, and uses of the alias are public (authorizer.Caller and RawRequest: the shared HTTP caller
+// and the raw call the typed packages send).
 func TestNoInternalTypeInPublicAPI(t *testing.T) {
 	var found []string
 	fset := token.NewFileSet()
@@ -60,28 +56,9 @@ func TestNoInternalTypeInPublicAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	sort.Strings(found)
-	seen := map[string]bool{}
 	for _, f := range found {
-		key := f[:strings.Index(f, ":")] + ": " + f[strings.Index(f, ": ")+2:] // without line and column
-		seen[key] = true
-		if !knownInternalUses[key] {
-			t.Errorf("internal type in the public API: %s", f)
-		}
+		t.Errorf("internal type in the public API: %s", f)
 	}
-	for k := range knownInternalUses {
-		if !seen[k] {
-			t.Errorf("%s is gone: remove it from knownInternalUses", k)
-		}
-	}
-}
-
-var knownInternalUses = map[string]bool{
-	"authorizer/authorizer.go: Client.Call uses wxhttp.Request":           true,
-	"authorizer/authorizer.go: Client.CallBytes uses wxhttp.Request":      true,
-	"authorizer/authorizer.go: Client.CallComponent uses wxhttp.Request":  true,
-	"authorizer/authorizer.go: New uses wxhttp.Client":                    true,
-	"component/client.go: New uses wxhttp.Client":                         true,
-	"miniprogram/fastregister.go: NewFastRegistration uses wxhttp.Client": true,
 }
 
 // internalUses returns "file:line: Name uses pkg.Type" for each internal type in f's exported API.

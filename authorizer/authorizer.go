@@ -39,8 +39,8 @@ type Client struct {
 }
 
 // New returns a Client for appID that sends requests through caller with tokens from tokens. It is
-// wired by wxopen.Platform; users normally do not call it.
-func New(appID string, caller *wxhttp.Client, tokens TokenSource, component Component) *Client {
+// wired by wxopen.Platform (Platform.Authorizer); a test may build one over NewCaller.
+func New(appID string, caller *Caller, tokens TokenSource, component Component) *Client {
 	return &Client{appID: appID, caller: caller, tokens: tokens, component: component}
 }
 
@@ -147,20 +147,20 @@ func (c *Client) Do(ctx context.Context, r Request, out any) error {
 
 // Call sends req with the authorizer's access token (query access_token) unless req already names a
 // token source. It is for the packages of this module that build typed calls on Client.
-func (c *Client) Call(ctx context.Context, req *wxhttp.Request, out any) error {
+func (c *Client) Call(ctx context.Context, req *RawRequest, out any) error {
 	c.withToken(req)
 	return c.caller.Do(ctx, req, out)
 }
 
 // CallBytes is Call for endpoints that answer with a file; it returns the body and its content type.
-func (c *Client) CallBytes(ctx context.Context, req *wxhttp.Request) ([]byte, string, error) {
+func (c *Client) CallBytes(ctx context.Context, req *RawRequest) ([]byte, string, error) {
 	c.withToken(req)
 	return c.caller.DoBytes(ctx, req)
 }
 
 // CallComponent sends req with the component access token in the query parameter param, for the calls
 // WeChat makes with the platform's token on an authorizer's behalf.
-func (c *Client) CallComponent(ctx context.Context, req *wxhttp.Request, param string, out any) error {
+func (c *Client) CallComponent(ctx context.Context, req *RawRequest, param string, out any) error {
 	if c.component.Token == nil {
 		return wxerr.Invalid("component", "this client was built without the component token")
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wxopen-go/wxopen/authorizer"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/tokenstore"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
@@ -21,7 +20,7 @@ import (
 func newClient(t *testing.T) (*authorizer.Client, *httpmock.MockTransport, *tokenstore.Manager) {
 	t.Helper()
 	mt := httpmock.NewMockTransport()
-	caller, err := wxhttp.New(wxhttp.Config{HTTPClient: &http.Client{Transport: mt}})
+	caller, err := authorizer.NewCaller(authorizer.CallerConfig{HTTPClient: &http.Client{Transport: mt}})
 	require.NoError(t, err)
 	n := 0
 	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), func(ctx context.Context, key string) (tokenstore.Token, error) {
@@ -70,11 +69,11 @@ func TestCallComponentUsesComponentToken(t *testing.T) {
 		return httpmock.NewStringResponse(200, `{"openid":"o1"}`), nil
 	})
 	var out struct{ OpenID string }
-	require.NoError(t, c.CallComponent(context.Background(), &wxhttp.Request{Method: "GET", Path: "/sns/component/jscode2session"}, "component_access_token", &out))
+	require.NoError(t, c.CallComponent(context.Background(), &authorizer.RawRequest{Method: "GET", Path: "/sns/component/jscode2session"}, "component_access_token", &out))
 	assert.Equal(t, "o1", out.OpenID)
 
 	bare := authorizer.New("wx", nil, nil, authorizer.Component{})
-	require.True(t, wxerr.IsValidation(bare.CallComponent(context.Background(), &wxhttp.Request{Method: "GET", Path: "/x"}, "component_access_token", nil)))
+	require.True(t, wxerr.IsValidation(bare.CallComponent(context.Background(), &authorizer.RawRequest{Method: "GET", Path: "/x"}, "component_access_token", nil)))
 }
 
 func TestCallBytes(t *testing.T) {
@@ -84,7 +83,7 @@ func TestCallBytes(t *testing.T) {
 		resp.Header.Set("Content-Type", "image/jpeg")
 		return resp, nil
 	})
-	b, ct, err := c.CallBytes(context.Background(), &wxhttp.Request{Method: "GET", Path: "/wxa/get_qrcode"})
+	b, ct, err := c.CallBytes(context.Background(), &authorizer.RawRequest{Method: "GET", Path: "/wxa/get_qrcode"})
 	require.NoError(t, err)
 	assert.Equal(t, []byte{1, 2, 3}, b)
 	assert.Equal(t, "image/jpeg", ct)

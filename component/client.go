@@ -109,7 +109,7 @@ type Client struct {
 // New returns a Client for cfg that sends requests through caller and keeps expiring tokens in tokens
 // and durable credentials in creds. A nil caller is a default client for api.weixin.qq.com; a nil store
 // is a new tokenstore.MemoryStore. It is wired by wxopen.New; most users do not call it.
-func New(cfg Config, caller *wxhttp.Client, tokens, creds tokenstore.Store, opts ...Option) (*Client, error) {
+func New(cfg Config, caller *authorizer.Caller, tokens, creds tokenstore.Store, opts ...Option) (*Client, error) {
 	if cfg.AppID == "" {
 		return nil, wxerr.Invalid("component_appid", "required")
 	}

@@ -20,9 +20,9 @@ type FastRegistration struct {
 }
 
 // NewFastRegistration returns a FastRegistration sending through caller with the component token of
-// comp. It is wired by wxopen.Platform; calls on one built without a caller or a token source return
+// comp (authorizer.NewCaller). It is wired by wxopen.Platform; calls on one built without a caller or a token source return
 // a *wxerr.ValidationError.
-func NewFastRegistration(caller *wxhttp.Client, comp authorizer.Component) *FastRegistration {
+func NewFastRegistration(caller *authorizer.Caller, comp authorizer.Component) *FastRegistration {
 	return &FastRegistration{caller: caller, comp: comp}
 }
 
