@@ -186,7 +186,8 @@ type UpUserInfoRequest struct {
 // UpUserInfoHandler serves up_user_info behind Middleware: it decrypts the posted UpUserInfoRequest
 // with the session key kept for the session, records a newly learnt unionid, calls save (when not
 // nil) to keep the profile, and answers the profile without its watermark. Data that does not decrypt
-// with the session's key (the mini program logged in again and must use its new token) is 400.
+// with the session's key (the mini program logged in again and must use its new token) is 400; a
+// failure to record the unionid (the store, Identities) is 503, as in Middleware.
 func (m *Manager) UpUserInfoHandler(save func(ctx context.Context, s *Session, u *miniprogram.UserInfo) error) http.Handler {
 	return m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := FromContext(r.Context())
@@ -197,9 +198,15 @@ func (m *Manager) UpUserInfoHandler(save func(ctx context.Context, s *Session, u
 			return
 		}
 		u, err := m.DecryptUserInfo(r.Context(), s, req.EncryptedData, req.IV)
-		if err != nil {
+		switch {
+		case err == nil:
+		case errors.Is(err, wxerr.ErrBadUserData) || errors.Is(err, ErrInvalid) || wxerr.IsValidation(err):
 			m.log.LogAttrs(r.Context(), 0, "session: up_user_info refused", slogErr(err))
 			writeJSON(w, http.StatusBadRequest, map[string]any{"errcode": http.StatusBadRequest, "errmsg": "user data does not decrypt with this session; log in again"})
+			return
+		default: // the data decrypted, but recording the unionid failed (store, Identities): not the client's fault
+			m.log.LogAttrs(r.Context(), slog.LevelError, "session: up_user_info: cannot update the session", slogErr(err))
+			m.writeSessionError(w, err)
 			return
 		}
 		if save != nil {

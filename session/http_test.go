@@ -187,3 +187,25 @@ func TestMiddlewareSlidesActiveSessions(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, code, "past login + 3h")
 	})
 }
+
+// up_user_info over a store outage (recording the newly learnt unionid fails) answers 503 like the
+// middleware, not 400 "log in again": the data decrypted, and an outage must not send users to log in.
+func TestUpUserInfoStoreOutageIs503(t *testing.T) {
+	st := &casFails{Store: tokenstore.NewMemoryStore()}
+	e := newEnv(t, st)
+	s := e.login(t, appA, "oUSER")
+	data, iv := encrypt(t, e.wx.key(appA, "oUSER"), appA, map[string]any{"openId": "oUSER", "unionId": "uUNION", "nickName": "Band"})
+	body, _ := json.Marshal(session.UpUserInfoRequest{EncryptedData: data, IV: iv})
+	saved := false
+	h := e.m.UpUserInfoHandler(func(context.Context, *session.Session, *miniprogram.UserInfo) error { saved = true; return nil })
+	code, out := do(t, h, "POST", "/up_user_info", appA, s.Token, string(body))
+	assert.Equal(t, http.StatusServiceUnavailable, code, out)
+	assert.False(t, saved, "nothing saved when the session could not be updated")
+}
+
+// casFails is a store whose CompareAndSwap fails (an outage after the session was read).
+type casFails struct{ tokenstore.Store }
+
+func (casFails) CompareAndSwap(context.Context, string, string, tokenstore.Token) (bool, error) {
+	return false, errors.New("store down")
+}
