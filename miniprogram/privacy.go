@@ -286,6 +286,7 @@ type ScanPendingError struct {
 // ScanRetryAfter is how long WeChat's documentation says the privacy scan takes (digest 10.4).
 const ScanRetryAfter = time.Minute
 
+// Error says the scan is running and when to retry.
 func (e *ScanPendingError) Error() string {
 	return "wxopen: the privacy scan of the last commit is still running; retry in " + e.RetryAfter.String() + ": " + e.Err.Error()
 }

@@ -146,6 +146,7 @@ type MissingTextError struct {
 	Keys []string
 }
 
+// Error names the keys without a purpose.
 func (e *MissingTextError) Error() string {
 	return "wxopen: the privacy guide template has no purpose for the keys the code uses: " + strings.Join(e.Keys, ", ")
 }
