@@ -117,3 +117,31 @@ func TestRedirectExchangeAfterAuthorizedPush(t *testing.T) {
 	_, err = a.c.QueryAuth(context.Background(), "queryauthcode@@@unknown")
 	assert.Equal(t, wxerr.CodeAuthCodeInvalid, wxerr.CodeOf(err))
 }
+
+// A refresh at instance A waits for WeChat while instance B handles the account's revocation; WeChat
+// answers with the refresh token unchanged (its usual answer). A must not hand out, nor cache in the
+// shared token store, the access token of the revoked account.
+func TestRevocationAtAnotherInstanceDuringRefresh(t *testing.T) {
+	tokens, creds := tokenstore.NewMemoryStore(), newFailingStore(nil)
+	wx := newRotatingWeChat("")
+	a := setup(t, tokens, creds).withComponentToken(t)
+	b := newNode(t, creds, wx)
+	storeRefresh(t, creds, "wxA", "SECRET-RT-A")
+	entered, release := make(chan struct{}), make(chan struct{})
+	a.onFunc(t, "POST", "/cgi-bin/component/api_authorizer_token", func(c call) (int, string) {
+		close(entered)
+		<-release
+		return 200, `{"authorizer_access_token":"SECRET-AT-A","expires_in":7200,"authorizer_refresh_token":"SECRET-RT-A"}`
+	})
+	refreshed := make(chan error, 1)
+	go func() {
+		_, err := a.c.AuthorizerToken(context.Background(), "wxA")
+		refreshed <- err
+	}()
+	<-entered
+	require.Equal(t, http.StatusOK, unauthorizedPush(t, time.Now()).to(b.h))
+	close(release)
+	assert.ErrorIs(t, <-refreshed, wxerr.ErrNotAuthorized)
+	_, err := tokens.Get(context.Background(), authKey("wxA", "access_token"))
+	assert.ErrorIs(t, err, tokenstore.ErrNotFound, "no access token cached for the revoked account")
+}

@@ -98,6 +98,11 @@ func (c *Client) refreshAuthorizer(ctx context.Context, appID string) (tokenstor
 		if !ok {
 			return tokenstore.Token{}, fmt.Errorf("authorizer %s: %w", appID, errAuthorizationChanged)
 		}
+	} else if cur, err := c.readCred(ctx, c.authorizerKey(appID, "refresh_token")); err == nil && cur != rt {
+		// Unrotated (WeChat's usual answer): the token sent must still be the stored one, or the
+		// authorisation was revoked or replaced meanwhile, maybe at another instance, and this access
+		// token must not be handed out nor cached. A failed read proves nothing: the token stands.
+		return tokenstore.Token{}, fmt.Errorf("authorizer %s: %w", appID, errAuthorizationChanged)
 	}
 	return tokenstore.Token{Value: out.AccessToken, ExpiresAt: c.expiresAt(out.ExpiresIn)}, nil
 }
