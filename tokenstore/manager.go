@@ -345,12 +345,16 @@ func (s *Source) wait(ctx context.Context) (Token, error) {
 				return Token{}, ctx.Err()
 			}
 		}
-		if r.Err != nil {
-			// A flight of a Source deleted since (the key's previous one) ended for it; this
-			// Source runs its own once.
-			if errors.Is(r.Err, ErrDeleted) && !retried && !s.deleted() {
+		if r.Err != nil && !retried {
+			// The flight this caller joined was not one that waits for it: a flight of a Source
+			// deleted since (the key's previous one), or a background refresh that left the lock to
+			// another process while its token was still valid, which it no longer is. This caller
+			// runs its own once.
+			if errors.Is(r.Err, ErrDeleted) && !s.deleted() || errors.Is(r.Err, errBusy) {
 				continue
 			}
+		}
+		if r.Err != nil {
 			return Token{}, r.Err
 		}
 		return r.Val.(Token), nil
