@@ -27,6 +27,8 @@ type fleet struct {
 	apps  []string
 	tpl   int64
 	step  time.Duration // emulator time per 10 ms of real time
+	// speedUps is the platform's monthly speed-up allocation runFleet sets.
+	speedUps int
 	// feed receives the audit pushes the platform's message handler gets.
 	mu   sync.Mutex
 	feed []*rollout.Runner
@@ -174,7 +176,7 @@ func auditReview(reject, drop float64) wxtest.AuditReview {
 func runFleet(t *testing.T, f *fleet, ro *rollout.Rollout, quota int, runners ...*rollout.Runner) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	f.emu.SetAuditQuota(quota, 0)
+	f.emu.SetAuditQuota(quota, f.speedUps)
 	if _, err := runners[0].Start(ctx, ro); err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,12 @@ package rollout_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/wxopen-go/wxopen/component"
+	"github.com/wxopen-go/wxopen/miniprogram"
 	"github.com/wxopen-go/wxopen/rollout"
 	"github.com/wxopen-go/wxopen/wxtest"
 )
@@ -193,5 +196,51 @@ func TestQuota85085(t *testing.T) {
 	month := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01")
 	if q, _ := store.AuditQuota(ctx, f.app.AppID, month); q.Used != n || q.Settled != n {
 		t.Errorf("quota account %+v, want %d used and settled (the refused one given back)", q, n)
+	}
+}
+
+// TestReadinessAndSpeedUp: a template whose code uses the user's location, rolled out without a
+// privacy guide, is skipped at the readiness check with the closed gate (no submit_audit sent);
+// with the guide every merchant is released, and the speed-up budget (2) is spent exactly.
+func TestReadinessAndSpeedUp(t *testing.T) {
+	ctx := context.Background()
+	const n = 4
+	f := newFleet(t, n, nil)
+	f.emu.SetAuditReview(auditReview(0, 0))
+	draft := f.emu.AddTemplateDraft(wxtest.TemplateDraft{UserVersion: "2.0.0", UserDesc: "ordering 2.0", PrivacyKeys: []string{"Location"}})
+	if err := f.p.Component().AddToTemplate(ctx, int64(draft), component.TemplateNormal); err != nil {
+		t.Fatal(err)
+	}
+	tpls, err := f.p.Component().Templates(ctx, component.TemplateNormal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := rollout.NewMemoryStore()
+	ro := f.rollout(rollout.ReleaseFull)
+	ro.TemplateID, ro.CheckReadiness = tpls[len(tpls)-1].TemplateID, true
+	runFleet(t, f, ro, n, f.runner(t, store, "r"))
+	for _, app := range f.apps {
+		m, _ := store.Merchant(ctx, ro.ID, app)
+		if m.State != rollout.Skipped || len(m.Gates) == 0 || !strings.Contains(m.Gates[0], "privacy_guide") {
+			t.Errorf("%s: %s, gates %q; want skipped at privacy_guide", app, m.State, m.Gates)
+		}
+	}
+	if got := f.emu.Calls("/wxa/submit_audit"); got != 0 {
+		t.Fatalf("%d submit_audit calls for skipped merchants", got)
+	}
+
+	f.speedUps = 10
+	ro2 := f.rollout(rollout.ReleaseFull)
+	ro2.ID, ro2.TemplateID, ro2.CheckReadiness = "tpl-v2-guide", ro.TemplateID, true
+	ro2.Privacy = &rollout.PrivacyPolicy{Template: miniprogram.PrivacyGuideTemplate{Texts: map[string]string{"Location": "推荐附近门店"},
+		Owner: miniprogram.PrivacyOwner{ContactEmail: "privacy@example.com", NoticeMethod: "弹窗"}}}
+	ro2.Audit.SpeedUps = 2
+	runFleet(t, f, ro2, n, f.runner(t, store, "r2"))
+	checkFleet(t, f, store, ro2.ID)
+	if got := f.emu.Calls("/wxa/speedupaudit"); got != 2 {
+		t.Errorf("%d speedupaudit calls, want the budget of 2", got)
+	}
+	if q, err := f.p.MiniProgram(f.apps[0]).AuditQuota(ctx); err != nil || q.SpeedUpRest != 8 {
+		t.Errorf("speed-ups left %+v, %v; want 8 of 10 (both accepted)", q, err)
 	}
 }
