@@ -376,9 +376,15 @@ func (c *Client) AllAuthorizers(ctx context.Context) iter.Seq2[AuthorizerListIte
 	}
 }
 
-// RestoreRefreshTokens walks AllAuthorizers and stores, for every account, the refresh token WeChat
-// lists when it differs from the stored one: the way back after a credential store was lost. It
+// RestoreRefreshTokens walks AllAuthorizers and stores, for every account that has no refresh token
+// in the credential store, the one WeChat lists: the way back after a credential store was lost. It
 // returns how many refresh tokens it wrote.
+//
+// A stored refresh token is never replaced, even when it differs from the list: the list is a
+// snapshot, and another instance may have rotated the token after WeChat answered, so the stored one
+// may be the newer. An account whose stored token WeChat refuses (61023) can be set by hand with
+// SetRefreshToken. Each write is a compare-and-swap over "nothing stored"; a write whose answer was
+// lost is settled by reading the key.
 //
 // WeChat: POST /cgi-bin/component/api_get_authorizer_list
 func (c *Client) RestoreRefreshTokens(ctx context.Context) (int, error) {
@@ -392,17 +398,25 @@ func (c *Client) RestoreRefreshTokens(ctx context.Context) (int, error) {
 			continue
 		}
 		key := c.authorizerKey(it.AuthorizerAppID, "refresh_token")
-		cur, err := c.creds.Get(ctx, key)
-		if err != nil && !errors.Is(err, tokenstore.ErrNotFound) {
+		_, err = c.creds.Get(ctx, key)
+		if err == nil {
+			continue // never replaced: it may be a newer rotation than the list
+		}
+		if !errors.Is(err, tokenstore.ErrNotFound) {
 			return n, fmt.Errorf("component: read refresh token of %s: %w", it.AuthorizerAppID, err)
 		}
-		if err == nil && cur.Value == it.RefreshToken {
-			continue
+		ok, err := c.creds.CompareAndSwap(ctx, key, "", tokenstore.Token{Value: it.RefreshToken})
+		if err != nil {
+			// Unknown outcome: read what the store holds now (ours, or another writer's: left alone).
+			cur, rerr := c.creds.Get(ctx, key)
+			if rerr != nil {
+				return n, fmt.Errorf("component: store refresh token of %s: %w", it.AuthorizerAppID, err)
+			}
+			ok = cur.Value == it.RefreshToken
 		}
-		if err := c.creds.Set(ctx, key, tokenstore.Token{Value: it.RefreshToken}); err != nil {
-			return n, fmt.Errorf("component: store refresh token of %s: %w", it.AuthorizerAppID, err)
+		if ok {
+			n++
 		}
-		n++
 	}
 	return n, nil
 }
