@@ -60,6 +60,14 @@ func newPlatform(t testing.TB) *platform {
 			e.fastRegs = append(e.fastRegs, ev)
 			return nil
 		},
+		OnICPVerifyResult: func(_ context.Context, ev *component.ICPVerifyResultEvent) error {
+			e.record(fmt.Sprintf("icp face %s result=%d", ev.VerifyAppID, ev.Result))
+			return nil
+		},
+		OnICPFilingResult: func(_ context.Context, ev *component.ICPFilingResultEvent) error {
+			e.record(fmt.Sprintf("icp %s status=%d", ev.AuthorizerAppID, ev.BeianStatus))
+			return nil
+		},
 	})
 	require.NoError(t, err)
 	msg, err := p.MessageHandler(component.MessageHandlerConfig{
@@ -120,7 +128,7 @@ func (e *platform) auditEvents() []string {
 }
 
 func (e *platform) mini(appID string) *miniprogram.Client {
-	return miniprogram.New(e.p.Authorizer(appID))
+	return e.p.MiniProgram(appID)
 }
 
 // template adds a code template to the platform's library and returns its id.

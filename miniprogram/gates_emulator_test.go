@@ -90,6 +90,8 @@ func (g *gated) fix(ctx context.Context, gate miniprogram.Gate) {
 		g.e.s.SetAuditQuota(wxtest.DefaultAuditQuota, wxtest.DefaultSpeedUpQuota) // the platform got a raise
 	case miniprogram.GateAuditPending:
 		require.NoError(t, g.e.s.Audit(ctx, g.app, true, ""))
+	case miniprogram.GateICPFiling:
+		g.fileICP(ctx) // icp_emulator_test.go
 	case miniprogram.GateDomains:
 		_, err := mp.ModifyDomain(ctx, miniprogram.ModifyDomainRequest{Action: miniprogram.DomainSet,
 			RequestDomain: []string{"https://api.dinehub.example"}})
@@ -201,8 +203,8 @@ func TestReadinessOfABareMerchantAndRelease(t *testing.T) {
 	g := &gated{e: e, t: t, mp: e.mini(app), app: app, tpl: tpl}
 	r, err := g.mp.Readiness(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []miniprogram.Gate{miniprogram.GateBasicInfo, miniprogram.GateCategory, miniprogram.GateApprovedAudit,
-		miniprogram.GateCommit, miniprogram.GateDomains}, gatesOf(r))
+	assert.Equal(t, []miniprogram.Gate{miniprogram.GateBasicInfo, miniprogram.GateCategory, miniprogram.GateICPFiling,
+		miniprogram.GateApprovedAudit, miniprogram.GateCommit, miniprogram.GateDomains}, gatesOf(r))
 	assert.False(t, r.CanRelease())
 	assert.LessOrEqual(t, r.Calls, 10)
 	_, err = g.mp.SubmitAudit(ctx, g.request())
@@ -214,7 +216,8 @@ func TestReadinessOfABareMerchantAndRelease(t *testing.T) {
 	}
 	r, err = g.mp.Readiness(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []miniprogram.Gate{miniprogram.GateApprovedAudit, miniprogram.GatePrivacyInterface, miniprogram.GatePrivacyGuide}, gatesOf(r))
+	assert.Equal(t, []miniprogram.Gate{miniprogram.GateICPFiling, miniprogram.GateApprovedAudit, miniprogram.GatePrivacyInterface,
+		miniprogram.GatePrivacyGuide}, gatesOf(r))
 	pi, _ := r.Gate(miniprogram.GatePrivacyInterface)
 	assert.Contains(t, pi.Detail, "wx.getLocation (not applied)")
 	g.fix(ctx, miniprogram.GatePrivacyInterface)
@@ -223,12 +226,18 @@ func TestReadinessOfABareMerchantAndRelease(t *testing.T) {
 	require.NoError(t, err)
 	r, err = g.mp.Readiness(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []miniprogram.Gate{miniprogram.GateAuditPending, miniprogram.GateApprovedAudit}, gatesOf(r))
+	assert.Equal(t, []miniprogram.Gate{miniprogram.GateICPFiling, miniprogram.GateAuditPending, miniprogram.GateApprovedAudit}, gatesOf(r))
 	rel, _ := r.Gate(miniprogram.GateApprovedAudit)
 	assert.Equal(t, wxerr.CodeOf(g.mp.Release(ctx)), rel.Code)
 
 	require.NoError(t, g.mp.SpeedUpAudit(ctx, auditID))
 	require.NoError(t, e.s.Audit(ctx, app, true, ""))
+	r, err = g.mp.Readiness(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []miniprogram.Gate{miniprogram.GateICPFiling}, gatesOf(r), "approved, but not filed")
+	icp, _ := r.Gate(miniprogram.GateICPFiling)
+	assert.Equal(t, wxerr.CodeOf(g.mp.Release(ctx)), icp.Code)
+	g.fix(ctx, miniprogram.GateICPFiling)
 	r, err = g.mp.Readiness(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, r.Closed)
@@ -353,7 +362,9 @@ func TestEmulatorAuditOperations(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, v.Release)
 
-	// Full release, then offline and back.
+	// Full release (once filed), then offline and back.
+	assert.ErrorIs(t, mp.Release(ctx), wxerr.ErrReleaseNotICPFiled)
+	g.fileICP(ctx)
 	require.NoError(t, mp.Release(ctx))
 	v, err = mp.VersionInfo(ctx)
 	require.NoError(t, err)

@@ -387,3 +387,23 @@ func (s ICPService) CancelFiling(ctx context.Context, kind ICPCancelType, reason
 	}{kind, reason}
 	return s.c.call(ctx, post(pathICPCancelFiling, body, false), nil)
 }
+
+// checkICP is Readiness's filing gate: release is refused until the filing is done.
+func (c *Client) checkICP(ctx context.Context, o *gateReads) error {
+	info, err := c.ICP().EntranceInfo(ctx)
+	if o.count(err) != nil {
+		return err
+	}
+	if info.Status.Filed() {
+		return nil
+	}
+	detail := "ICP filing: " + info.Status.String()
+	for _, a := range info.AuditData {
+		detail += "; " + a.KeyName + ": " + a.Error
+	}
+	if info.Available != 1 && info.Status.CanApply() {
+		detail += "; the filing entrance is closed for this mini program"
+	}
+	o.add(GateICPFiling, StageRelease, wxerr.CodeReleaseNotICPFiled, detail, info.Status.Next())
+	return nil
+}

@@ -26,6 +26,7 @@ const (
 	GatePrivacyGuide       Gate = "privacy_guide"       // the guide declares every detected key (61040)
 	GateAuditQuota         Gate = "audit_quota"         // the platform's monthly quota (85085)
 	GateApprovedAudit      Gate = "approved_audit"      // release: an approved, unreleased version (85019/85020/85052)
+	GateICPFiling          Gate = "icp_filing"          // release: the mini program is ICP-filed (icp.go)
 	GateDomains            Gate = "domains"             // server domains set: not refused by WeChat, but requests fail at run time
 )
 
@@ -85,8 +86,8 @@ func (r *Readiness) Gate(g Gate) (ClosedGate, bool) {
 	return ClosedGate{}, false
 }
 
-// Readiness reads, in 7 to 12 calls and changing nothing, every gate still closed before the
-// mini program's next submit_audit or release: basic info, an approved category, the committed
+// Readiness reads, in 8 to 13 calls and changing nothing, every gate still closed before the
+// mini program's next submit_audit or release: basic info, an approved category, the ICP filing, the committed
 // code, its privacy scan, declarations and interfaces, the privacy guide against the scan, the
 // platform's audit quota, a pending audit, an approved version, and its server domains. Each closed
 // gate carries the errcode WeChat would answer and what to do. The independent reads run
@@ -97,7 +98,7 @@ func (c *Client) Readiness(ctx context.Context) (*Readiness, error) {
 		return nil, err
 	}
 	checks := []func(context.Context, *gateReads) error{
-		c.checkBasicInfo, c.checkCategory, c.checkAudit, c.checkCode, c.checkQuota, c.checkDomains,
+		c.checkBasicInfo, c.checkCategory, c.checkICP, c.checkAudit, c.checkCode, c.checkQuota, c.checkDomains,
 	}
 	reads := make([]gateReads, len(checks))
 	g, gctx := errgroup.WithContext(ctx)

@@ -24,10 +24,11 @@ func TestReadinessReadsOnlyAndFailsOnAnError(t *testing.T) {
 	e.mt.RegisterResponder("POST", base+"/cgi-bin/component/getprivacysetting", ok(`{"errcode":0,"privacy_list":["Album"],"setting_list":[{"privacy_key":"Album","privacy_text":"x"}]}`))
 	e.mt.RegisterResponder("GET", base+"/wxa/queryquota", ok(`{"errcode":0,"rest":0,"limit":20}`))
 	e.mt.RegisterResponder("POST", base+"/wxa/get_effective_domain", ok(`{"errcode":0,"effective_domain":{"requestdomain":["https://a.cn"]}}`))
+	e.mt.RegisterResponder("GET", base+"/wxa/icp/get_icp_entrance_info", ok(`{"errcode":0,"info":{"status":6,"available":1}}`))
 	r, err := e.c.Readiness(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, 8, r.Calls)
-	assert.Equal(t, 8, e.mt.GetTotalCallCount())
+	assert.Equal(t, 9, r.Calls)
+	assert.Equal(t, 9, e.mt.GetTotalCallCount())
 	require.Len(t, r.Closed, 2)
 	assert.Equal(t, miniprogram.GateApprovedAudit, r.Closed[0].Gate)
 	assert.Equal(t, wxerr.CodeNoAuditVersion, r.Closed[0].Code)
@@ -35,6 +36,18 @@ func TestReadinessReadsOnlyAndFailsOnAnError(t *testing.T) {
 		Detail: r.Closed[1].Detail, Fix: r.Closed[1].Fix}, r.Closed[1])
 	assert.Contains(t, r.Closed[1].Detail, "20 a month")
 	assert.False(t, r.CanSubmit())
+
+	// A rejected filing closes the release with its reasons and what to do next.
+	e.mt.RegisterResponder("GET", base+"/wxa/icp/get_icp_entrance_info",
+		ok(`{"errcode":0,"info":{"status":3,"available":1,"audit_data":[{"key_name":"icp_subject.base_info.address","error":"地址不详"}]}}`))
+	r, err = e.c.Readiness(ctx)
+	require.NoError(t, err)
+	icp, closed := r.Gate(miniprogram.GateICPFiling)
+	require.True(t, closed)
+	assert.Equal(t, miniprogram.StageRelease, icp.Stage)
+	assert.Equal(t, wxerr.CodeReleaseNotICPFiled, icp.Code)
+	assert.Contains(t, icp.Detail, "icp_subject.base_info.address: 地址不详")
+	assert.Equal(t, miniprogram.ICPPlatformRejected.Next(), icp.Fix)
 
 	e.mt.RegisterResponder("GET", base+"/wxa/queryquota", ok(`{"errcode":61007,"errmsg":"api unauthorized"}`))
 	_, err = e.c.Readiness(ctx)

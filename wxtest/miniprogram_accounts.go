@@ -283,6 +283,7 @@ func (s *Server) CompleteFastRegistration(ctx context.Context, name string, stat
 		// A fast-registered mini program starts bare: no name, avatar, introduction or category.
 		a.info.NickName, a.info.HeadImg, a.info.Signature, a.info.Categories = "", "", "", nil
 		appID = a.info.AppID
+		s.markICPUnfiled(appID) // a new mini program must be ICP-filed before release
 		code, _ = s.newAuthCode(a, now, "authorized", "")
 	} else {
 		msg = "fast registration failed"

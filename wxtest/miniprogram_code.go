@@ -475,6 +475,8 @@ func (s *Server) mpRelease(c *call) (any, error) {
 		return nil, apiErr(wxerr.CodeNotReleasable, "")
 	case au.released:
 		return nil, apiErr(wxerr.CodeAlreadyReleased, "")
+	case !s.icpFiled(a.info.AppID): // miniprogram_icp.go
+		return nil, apiErr(wxerr.CodeReleaseNotICPFiled, "mini program not ICP filed")
 	}
 	if app.released != nil {
 		app.history = append(app.history, app.released)

@@ -90,6 +90,7 @@ func (s *Server) registerRoutes() {
 	s.registerMPWxaCode()      // miniprogram_wxacode.go: mini-program codes as PNG QR codes (17.1)
 	s.registerSubscribe()      // subscribe.go: subscribe-message templates and sends (20)
 	s.registerMPQRCodeJump()   // miniprogram_qrcodejump.go: QR jump rules (17.2)
+	s.registerMPICP()          // miniprogram_icp.go: ICP filing and its state machine (part 2, 13)
 }
 
 // authKind says which token a route requires in its query string.

@@ -45,6 +45,7 @@ type onboarding struct {
 	appID string
 	mp    *miniprogram.Client
 	tpl   int64
+	icp   *miniprogram.ICPApplication // onboarding_icp.go
 }
 
 // onboardingStep is one step of the flow: a name and what the platform does.
@@ -61,6 +62,9 @@ var onboardingSteps = []onboardingStep{
 	{"readiness of the bare mini program", (*onboarding).readiness},
 	{"basic info: name, avatar, introduction", (*onboarding).basicInfo},
 	{"category 餐饮 > 点餐平台 with the food licence → wxa_category_audit", (*onboarding).category},
+	{"ICP filing: look-up tables and documents", (*onboarding).icpMaterials},
+	{"ICP filing: administrator's face check → notify_icpfiling_verify_result", (*onboarding).icpFaceCheck},
+	{"ICP filing: application → notify_apply_icpfiling_result", (*onboarding).icpApply},
 	{"server domains: the platform's, set on the app", (*onboarding).domains},
 	{"tester: the owner", (*onboarding).tester},
 	{"commit the ordering template", (*onboarding).commit},
@@ -70,6 +74,7 @@ var onboardingSteps = []onboardingStep{
 	{"readiness before submitting", (*onboarding).readiness},
 	{"submit for audit", (*onboarding).submit},
 	{"reviewers approve → weapp_audit_success", (*onboarding).approved},
+	{"ICP filing: WeChat's review, then the regulator's → filed", (*onboarding).icpFiled},
 	{"grey release 10 %, then full release", (*onboarding).release},
 }
 

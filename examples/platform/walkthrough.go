@@ -514,6 +514,8 @@ type inbox struct {
 	fastRegs       chan *component.FastRegisterEvent
 	categoryAudits chan *component.CategoryAuditEvent
 	privacyApplies chan *component.PrivacyApplyEvent
+	icpFaces       chan *component.ICPVerifyResultEvent
+	icpFilings     chan *component.ICPFilingResultEvent
 }
 
 func newInbox() *inbox {
@@ -524,6 +526,8 @@ func newInbox() *inbox {
 		fastRegs:       make(chan *component.FastRegisterEvent, 4),
 		categoryAudits: make(chan *component.CategoryAuditEvent, 4),
 		privacyApplies: make(chan *component.PrivacyApplyEvent, 4),
+		icpFaces:       make(chan *component.ICPVerifyResultEvent, 4),
+		icpFilings:     make(chan *component.ICPFilingResultEvent, 4),
 	}
 }
 
@@ -540,6 +544,12 @@ func (in *inbox) handlerConfig(now func() time.Time) component.HandlerConfig {
 		},
 		OnFastRegister: func(ctx context.Context, ev *component.FastRegisterEvent) error {
 			return deliver(ctx, in.fastRegs, ev)
+		},
+		OnICPVerifyResult: func(ctx context.Context, ev *component.ICPVerifyResultEvent) error {
+			return deliver(ctx, in.icpFaces, ev)
+		},
+		OnICPFilingResult: func(ctx context.Context, ev *component.ICPFilingResultEvent) error {
+			return deliver(ctx, in.icpFilings, ev)
 		},
 	}
 }
