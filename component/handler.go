@@ -48,6 +48,10 @@ type HandlerConfig struct {
 	// WeChat may send to either URL: give MessageHandlerConfig the same callbacks.
 	OnICPVerifyResult func(context.Context, *ICPVerifyResultEvent) error
 	OnICPFilingResult func(context.Context, *ICPFilingResultEvent) error
+	// OnBetaRegister and OnBetaVerify receive the trial registration route's pushes
+	// (events_registration.go).
+	OnBetaRegister func(context.Context, *BetaRegisterEvent) error
+	OnBetaVerify   func(context.Context, *BetaVerifyEvent) error
 	// OnOther receives every push whose InfoType wxopen does not type.
 	OnOther func(context.Context, *PlatformEvent) error
 
@@ -194,6 +198,9 @@ func (h *Handler) dispatch(ctx context.Context, plain []byte) error {
 			ev.Authorization = a
 		}
 		return call(ctx, h.cfg.OnFastRegister, ev)
+	}
+	if handled, err := h.dispatchRegistration(ctx, &base, plain); handled {
+		return err
 	}
 	if twoURLPush(x.InfoType) {
 		return dispatchTwoURL(ctx, x.InfoType, PushSource{Platform: &base}, plain, h.cfg.twoURL())

@@ -68,6 +68,18 @@ func newPlatform(t testing.TB) *platform {
 			e.record(fmt.Sprintf("icp %s status=%d", ev.AuthorizerAppID, ev.BeianStatus))
 			return nil
 		},
+		OnBetaRegister: func(_ context.Context, ev *component.BetaRegisterEvent) error {
+			e.record(fmt.Sprintf("beta %s %s %s ok=%t", ev.UniqueID, ev.MiniProgramAppID, ev.Name, ev.Succeeded()))
+			return nil
+		},
+		OnBetaVerify: func(_ context.Context, ev *component.BetaVerifyEvent) error {
+			e.record(fmt.Sprintf("betaverify %s %s ok=%t", ev.MiniProgramAppID, ev.Info.Name, ev.Succeeded()))
+			return nil
+		},
+		OnAuthorized: func(_ context.Context, ev *component.AuthorizedEvent) error {
+			e.record(fmt.Sprintf("authorized %s exchanged=%t", ev.AuthorizerAppID, ev.Authorization != nil))
+			return nil
+		},
 	})
 	require.NoError(t, err)
 	msg, err := p.MessageHandler(component.MessageHandlerConfig{

@@ -75,22 +75,23 @@ import (
 
 // registerRoutes registers every endpoint group. Add one line per endpoint file.
 func (s *Server) registerRoutes() {
-	s.registerComponent()      // component.go: section 1 of the API digest
-	s.registerTemplates()      // templates.go: code templates, section 6.8
-	s.registerMPAccounts()     // miniprogram_accounts.go: open accounts, fast registration (4, 5.1)
-	s.registerMPBasicInfo()    // miniprogram_basicinfo.go: name, avatar, introduction, media (5.2-5.3)
-	s.registerMPCode()         // miniprogram_code.go: commit, audit, release (6.1-6.6)
-	s.registerMPDomain()       // miniprogram_domain.go: server and web-view domains (6.7)
-	s.registerMPPrivacy()      // miniprogram_privacy.go: privacy guide, scan and interfaces (part 2, 10)
-	s.registerMPCategory()     // miniprogram_category.go: service categories (part 2, 11)
-	s.registerMPAudit()        // miniprogram_audit.go: audit quota, grey release, visit status, testers (part 2, 12)
-	s.registerMPDomainDirect() // miniprogram_domain_direct.go: platform domains, direct domains (part 2, 16)
-	s.registerCard()           // card.go: member cards, section 7
-	s.registerMPUsers()        // miniprogram_users.go: phone number, checksession, paid unionid (18)
-	s.registerMPWxaCode()      // miniprogram_wxacode.go: mini-program codes as PNG QR codes (17.1)
-	s.registerSubscribe()      // subscribe.go: subscribe-message templates and sends (20)
-	s.registerMPQRCodeJump()   // miniprogram_qrcodejump.go: QR jump rules (17.2)
-	s.registerMPICP()          // miniprogram_icp.go: ICP filing and its state machine (part 2, 13)
+	s.registerComponent()            // component.go: section 1 of the API digest
+	s.registerTemplates()            // templates.go: code templates, section 6.8
+	s.registerMPAccounts()           // miniprogram_accounts.go: open accounts, fast registration (4, 5.1)
+	s.registerMPBasicInfo()          // miniprogram_basicinfo.go: name, avatar, introduction, media (5.2-5.3)
+	s.registerMPCode()               // miniprogram_code.go: commit, audit, release (6.1-6.6)
+	s.registerMPDomain()             // miniprogram_domain.go: server and web-view domains (6.7)
+	s.registerMPPrivacy()            // miniprogram_privacy.go: privacy guide, scan and interfaces (part 2, 10)
+	s.registerMPCategory()           // miniprogram_category.go: service categories (part 2, 11)
+	s.registerMPAudit()              // miniprogram_audit.go: audit quota, grey release, visit status, testers (part 2, 12)
+	s.registerMPDomainDirect()       // miniprogram_domain_direct.go: platform domains, direct domains (part 2, 16)
+	s.registerCard()                 // card.go: member cards, section 7
+	s.registerMPUsers()              // miniprogram_users.go: phone number, checksession, paid unionid (18)
+	s.registerMPWxaCode()            // miniprogram_wxacode.go: mini-program codes as PNG QR codes (17.1)
+	s.registerSubscribe()            // subscribe.go: subscribe-message templates and sends (20)
+	s.registerMPQRCodeJump()         // miniprogram_qrcodejump.go: QR jump rules (17.2)
+	s.registerMPICP()                // miniprogram_icp.go: ICP filing and its state machine (part 2, 13)
+	s.registerMPFastRegisterRoutes() // miniprogram_fastregister_routes.go: personal, trial, reuse an OA's subject (part 2, 15)
 }
 
 // authKind says which token a route requires in its query string.
