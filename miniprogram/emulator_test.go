@@ -76,10 +76,6 @@ func newPlatform(t testing.TB) *platform {
 			e.record(fmt.Sprintf("betaverify %s %s ok=%t", ev.MiniProgramAppID, ev.Info.Name, ev.Succeeded()))
 			return nil
 		},
-		OnAuthorized: func(_ context.Context, ev *component.AuthorizedEvent) error {
-			e.record(fmt.Sprintf("authorized %s exchanged=%t", ev.AuthorizerAppID, ev.Authorization != nil))
-			return nil
-		},
 	})
 	require.NoError(t, err)
 	msg, err := p.MessageHandler(component.MessageHandlerConfig{
