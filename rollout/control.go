@@ -116,7 +116,7 @@ func (r *Runner) Revert(ctx context.Context, ro *Rollout, appID string) error {
 	if err != nil {
 		return err
 	}
-	s := &w{r: r, ro: ro, run: run, owner: owner, mp: r.cfg.MiniProgram(appID)}
+	s := &job{r: r, ro: ro, run: run, owner: owner, mp: r.cfg.MiniProgram(appID)}
 	m, err = s.move(ctx, m, Reverting, "operator", QuotaOp{})
 	if err != nil {
 		return err

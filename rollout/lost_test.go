@@ -2,6 +2,7 @@ package rollout_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/wxopen-go/wxopen/component"
 	"github.com/wxopen-go/wxopen/miniprogram"
 	"github.com/wxopen-go/wxopen/rollout"
+	"github.com/wxopen-go/wxopen/wxerr"
 	"github.com/wxopen-go/wxopen/wxtest"
 )
 
@@ -115,6 +117,16 @@ func TestOperator(t *testing.T) {
 	}
 	if err := r.Revert(ctx, ro, "wxunknown"); err == nil {
 		t.Error("revert of an unknown merchant succeeded")
+	}
+	unknown := *ro
+	unknown.ID = "never-started"
+	if err := r.Work(ctx, &unknown); !errors.Is(err, rollout.ErrNotFound) {
+		t.Errorf("Work on an unknown rollout: %v, want ErrNotFound", err)
+	}
+	bad := *ro
+	bad.TemplateID = 0
+	if err := r.Work(ctx, &bad); !wxerr.IsValidation(err) {
+		t.Errorf("Work on an invalid rollout: %v, want a validation error", err)
 	}
 	if err := r.Cancel(ctx, ro.ID); err != nil {
 		t.Fatal(err)

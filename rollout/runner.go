@@ -176,7 +176,8 @@ func (r *Runner) targets(ctx context.Context, ro *Rollout) ([]string, error) {
 
 // Work claims due merchants of the rollout and takes each as far as it can go now, until every
 // merchant is final (it then marks the run Done and returns nil), the run is cancelled, or ctx
-// ends. Run it on every instance; a paused run is waited on.
+// ends (ctx.Err()). Run it on every instance; a paused run is waited on, and store errors are
+// logged and retried (an unknown rollout, ErrNotFound, is returned).
 func (r *Runner) Work(ctx context.Context, ro *Rollout) error {
 	if err := ro.validate(); err != nil {
 		return err
@@ -185,7 +186,14 @@ func (r *Runner) Work(ctx context.Context, ro *Rollout) error {
 	for {
 		run, err := r.cfg.Store.Run(ctx, ro.ID)
 		if err != nil {
-			return err
+			if errors.Is(err, ErrNotFound) || ctx.Err() != nil {
+				return err
+			}
+			r.log.Error("rollout store", "rollout", ro.ID, "err", err, "instance", r.cfg.Instance)
+			if err := sleep(ctx, r.cfg.Idle); err != nil { // a store outage: wait, then read again
+				return err
+			}
+			continue
 		}
 		switch run.Status {
 		case Done, Cancelled:
@@ -198,13 +206,19 @@ func (r *Runner) Work(ctx context.Context, ro *Rollout) error {
 		}
 		owner := r.cfg.Instance + "/" + strconv.FormatInt(r.seq.Add(1), 10)
 		ms, err := r.cfg.Store.Claim(ctx, ro.ID, owner, r.cfg.Now(), r.cfg.Lease, 4*r.cfg.Workers)
-		if err != nil {
+		if err != nil && ctx.Err() != nil {
 			return err
+		}
+		if err != nil {
+			r.log.Error("rollout claim", "rollout", ro.ID, "err", err, "instance", r.cfg.Instance)
 		}
 		if len(ms) == 0 {
 			done, err := r.tend(ctx, ro, run)
-			if err != nil || done {
-				return err
+			if done {
+				return nil
+			}
+			if err != nil {
+				r.log.Error("rollout store", "rollout", ro.ID, "err", err, "instance", r.cfg.Instance)
 			}
 			if err := sleep(ctx, r.cfg.Idle); err != nil {
 				return err
@@ -298,8 +312,8 @@ func (r *Runner) advance(ctx context.Context, ro *Rollout, run Run, m Merchant, 
 	}
 }
 
-// w is one step's work on a merchant.
-type w struct {
+// job is one step's work on a merchant.
+type job struct {
 	r     *Runner
 	ro    *Rollout
 	run   Run
@@ -308,7 +322,7 @@ type w struct {
 }
 
 // move writes m in state to (with detail in its history) and q, under the lease.
-func (s *w) move(ctx context.Context, m Merchant, to State, detail string, q QuotaOp) (Merchant, error) {
+func (s *job) move(ctx context.Context, m Merchant, to State, detail string, q QuotaOp) (Merchant, error) {
 	now := s.r.cfg.Now()
 	var t *Transition
 	if m.State != to {
@@ -330,7 +344,7 @@ func (s *w) move(ctx context.Context, m Merchant, to State, detail string, q Quo
 }
 
 // park keeps m in its state, due again after d, noting why.
-func (s *w) park(ctx context.Context, m Merchant, d time.Duration, why string) (Merchant, error) {
+func (s *job) park(ctx context.Context, m Merchant, d time.Duration, why string) (Merchant, error) {
 	m.NextAt = s.r.cfg.Now().Add(d)
 	m.Error = why
 	return s.move(ctx, m, m.State, "", QuotaOp{})
@@ -350,7 +364,7 @@ func permanent(err error) bool {
 }
 
 // failOrRetry fails m on a permanent error and parks it for RetryEvery otherwise.
-func (s *w) failOrRetry(ctx context.Context, m Merchant, what string, err error) (Merchant, error) {
+func (s *job) failOrRetry(ctx context.Context, m Merchant, what string, err error) (Merchant, error) {
 	if permanent(err) {
 		m.Error = what + ": " + err.Error()
 		return s.move(ctx, m, Failed, m.Error, QuotaOp{})
@@ -360,7 +374,7 @@ func (s *w) failOrRetry(ctx context.Context, m Merchant, what string, err error)
 
 // step takes m one state further, or parks it.
 func (r *Runner) step(ctx context.Context, ro *Rollout, run Run, m Merchant, owner string) (Merchant, error) {
-	s := &w{r: r, ro: ro, run: run, owner: owner, mp: r.cfg.MiniProgram(m.AppID)}
+	s := &job{r: r, ro: ro, run: run, owner: owner, mp: r.cfg.MiniProgram(m.AppID)}
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.Lease/2) // WeChat calls end well before the lease
 	defer cancel()
 	switch m.State {
@@ -388,7 +402,7 @@ func (r *Runner) step(ctx context.Context, ro *Rollout, run Run, m Merchant, own
 	return m, nil
 }
 
-func (s *w) commit(cctx, ctx context.Context, m Merchant) (Merchant, error) {
+func (s *job) commit(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	var ext any
 	if s.ro.ExtJSON != nil {
 		var err error
@@ -407,7 +421,7 @@ func (s *w) commit(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	return s.move(ctx, m, Committed, "template "+strconv.FormatInt(s.ro.TemplateID, 10), QuotaOp{})
 }
 
-func (s *w) privacy(cctx, ctx context.Context, m Merchant) (Merchant, error) {
+func (s *job) privacy(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	// The privacy scan of the commit must finish before the guide is built and before
 	// submit_audit (61039 otherwise, a wasted call).
 	if _, err := s.mp.Privacy().CodePrivacyInfo(cctx); err != nil {
@@ -438,7 +452,7 @@ func (s *w) privacy(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 var skipCodes = []wxerr.Code{wxerr.CodeBasicInfoMissing, wxerr.CodeCategoryNotApproved, wxerr.CodePrivacyConfigMissing,
 	wxerr.CodeCommitFirst, 85007}
 
-func (s *w) submit(cctx, ctx context.Context, m Merchant) (Merchant, error) {
+func (s *job) submit(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	if s.ro.CheckReadiness {
 		rd, err := s.mp.Readiness(cctx)
 		if err != nil {
@@ -541,7 +555,7 @@ func FirstPageRequest(ctx context.Context, mp *miniprogram.Client, _ string) (mi
 }
 
 // submitted records the audit id (the quota reservation counted) and expedites within budget.
-func (s *w) submitted(cctx, ctx context.Context, m Merchant, id int64) (Merchant, error) {
+func (s *job) submitted(cctx, ctx context.Context, m Merchant, id int64) (Merchant, error) {
 	m.AuditID, m.Pushed, m.Reason, m.ScreenShots, m.Error = id, "", "", nil, ""
 	m.NextAt = s.r.cfg.Now().Add(s.r.cfg.PollEvery)
 	saved, err := s.move(ctx, m, Submitted, "auditid "+strconv.FormatInt(id, 10),
@@ -560,7 +574,7 @@ func (s *w) submitted(cctx, ctx context.Context, m Merchant, id int64) (Merchant
 
 // settleSubmit finds out whether the submit_audit of this attempt reached WeChat: a latest audit
 // other than the one before it, of this version, is ours.
-func (s *w) settleSubmit(cctx, ctx context.Context, m Merchant) (Merchant, error) {
+func (s *job) settleSubmit(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	st, err := s.mp.LatestAuditStatus(cctx)
 	if err != nil && wxerr.CodeOf(err) != wxerr.CodeInvalidAuditID {
 		return s.park(ctx, m, s.r.cfg.RetryEvery, "settling submit_audit: "+err.Error())
@@ -572,7 +586,7 @@ func (s *w) settleSubmit(cctx, ctx context.Context, m Merchant) (Merchant, error
 	return s.move(ctx, m, PrivacySet, "submit_audit did not reach WeChat", QuotaOp{s.r.cfg.QuotaScope, m.QuotaMonth, QuotaGiveBack})
 }
 
-func (s *w) poll(cctx, ctx context.Context, m Merchant) (Merchant, error) {
+func (s *job) poll(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	st, err := s.mp.LatestAuditStatus(cctx)
 	if err != nil {
 		return s.park(ctx, m, s.r.cfg.RetryEvery, "get_latest_auditstatus: "+err.Error())
@@ -600,7 +614,7 @@ func (s *w) poll(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	return s.park(ctx, m, s.r.cfg.PollEvery, "")
 }
 
-func (s *w) release(cctx, ctx context.Context, m Merchant) (Merchant, error) {
+func (s *job) release(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	now := s.r.cfg.Now()
 	if m.Wave > 0 {
 		open := s.run.WaveOpen
@@ -627,7 +641,7 @@ func (s *w) release(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 }
 
 // released records the answer of release or grayrelease.
-func (s *w) released(cctx, ctx context.Context, m Merchant, err error) (Merchant, error) {
+func (s *job) released(cctx, ctx context.Context, m Merchant, err error) (Merchant, error) {
 	switch {
 	case err == nil && m.State == Releasing && s.ro.Release.Mode == ReleaseGrey:
 		m.NextAt = s.r.cfg.Now().Add(s.greyWait())
@@ -645,7 +659,7 @@ func (s *w) released(cctx, ctx context.Context, m Merchant, err error) (Merchant
 	return s.settleRelease(cctx, ctx, m)
 }
 
-func (s *w) greyWait() time.Duration {
+func (s *job) greyWait() time.Duration {
 	if s.ro.Release.GreyFor > 0 {
 		return s.ro.Release.GreyFor
 	}
@@ -653,7 +667,7 @@ func (s *w) greyWait() time.Duration {
 }
 
 // settleRelease reads WeChat to learn whether this merchant's release (or grey release) happened.
-func (s *w) settleRelease(cctx, ctx context.Context, m Merchant) (Merchant, error) {
+func (s *job) settleRelease(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	plan, err := s.mp.GrayReleasePlan(cctx)
 	if err != nil {
 		return s.park(ctx, m, s.r.cfg.RetryEvery, "settling release: "+err.Error())
@@ -674,7 +688,7 @@ func (s *w) settleRelease(cctx, ctx context.Context, m Merchant) (Merchant, erro
 	return s.move(ctx, m, Approved, "release did not reach WeChat", QuotaOp{})
 }
 
-func (s *w) promote(cctx, ctx context.Context, m Merchant) (Merchant, error) {
+func (s *job) promote(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	now := s.r.cfg.Now()
 	due := s.ro.Release.GreyFor > 0 && !now.Before(m.Since.Add(s.ro.Release.GreyFor))
 	if !due && !s.run.Promote {
@@ -688,7 +702,7 @@ func (s *w) promote(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 }
 
 // settlePromote reads the grey plan: finished means the full release happened.
-func (s *w) settlePromote(cctx, ctx context.Context, m Merchant) (Merchant, error) {
+func (s *job) settlePromote(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	plan, err := s.mp.GrayReleasePlan(cctx)
 	if err != nil {
 		return s.park(ctx, m, s.r.cfg.RetryEvery, "settling release: "+err.Error())
@@ -701,7 +715,7 @@ func (s *w) settlePromote(cctx, ctx context.Context, m Merchant) (Merchant, erro
 }
 
 // revert reads whether this version is still live, and reverts it if so.
-func (s *w) revert(cctx, ctx context.Context, m Merchant) (Merchant, error) {
+func (s *job) revert(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	vi, err := s.mp.VersionInfo(cctx)
 	if err != nil {
 		return s.park(ctx, m, s.r.cfg.RetryEvery, "settling revert: "+err.Error())
@@ -721,7 +735,7 @@ func (s *w) revert(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 // refill reads queryquota (at most once per RetryEvery per instance, and not before the run's
 // QuotaWaitUntil) and raises the shared ceiling when no reservation is unsettled. It reports
 // whether quota is now available.
-func (r *Runner) refill(cctx, ctx context.Context, s *w, month string) bool {
+func (r *Runner) refill(cctx, ctx context.Context, s *job, month string) bool {
 	now := r.cfg.Now()
 	r.mu.Lock()
 	if now.Sub(r.refilled) < r.cfg.RetryEvery/4 {
@@ -755,7 +769,7 @@ func (r *Runner) refill(cctx, ctx context.Context, s *w, month string) bool {
 }
 
 // exhausted notes that the quota ran out: nobody reads queryquota again before QuotaRecheck.
-func (r *Runner) exhausted(ctx context.Context, s *w, month string) {
+func (r *Runner) exhausted(ctx context.Context, s *job, month string) {
 	if seen, err := r.cfg.Store.AuditQuota(ctx, r.cfg.QuotaScope, month); err == nil {
 		_, _ = r.cfg.Store.RefillAudit(ctx, r.cfg.QuotaScope, month, seen, 0)
 	}

@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"net/http"
 	"strings"
@@ -103,7 +104,7 @@ func (r *Runner) Handler(id string) http.Handler {
 }
 
 func httpError(w http.ResponseWriter, err error) {
-	if err == ErrNotFound {
+	if errors.Is(err, ErrNotFound) {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
