@@ -13,6 +13,17 @@ import (
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
+// ServiceType is the kind of an authorised account (service_type_info.id).
+type ServiceType int
+
+// ServiceType values. A mini program is ServiceTypeSubscription (0), like a subscription account:
+// tell them apart by AuthorizerInfo.IsMiniProgram.
+const (
+	ServiceTypeSubscription         ServiceType = 0 // subscription account (or mini program)
+	ServiceTypeUpgradedSubscription ServiceType = 1 // subscription account upgraded from an old account
+	ServiceTypeService              ServiceType = 2 // service account
+)
+
 // AuthorizerInfo describes an account that authorised the platform (api_get_authorizer_info's
 // authorizer_info and authorization_info, flattened). Printing it never shows the refresh token.
 type AuthorizerInfo struct {
@@ -21,7 +32,7 @@ type AuthorizerInfo struct {
 	HeadImg         string
 	// ServiceType is service_type_info.id: for official accounts 0 subscription, 1 subscription
 	// upgraded from an old account, 2 service account; 0 for mini programs.
-	ServiceType int
+	ServiceType ServiceType
 	// VerifyType is verify_type_info.id: -1 unverified, 0 WeChat verified, others partial or pending.
 	VerifyType int
 	// UserName is the original id (gh_…).
@@ -174,7 +185,7 @@ func (c *Client) AuthorizerInfo(ctx context.Context, appID string) (*AuthorizerI
 		AuthorizerAppID: out.Auth.AppID,
 		NickName:        in.NickName,
 		HeadImg:         in.HeadImg,
-		ServiceType:     in.ServiceTypeInfo.ID,
+		ServiceType:     ServiceType(in.ServiceTypeInfo.ID),
 		VerifyType:      in.VerifyTypeInfo.ID,
 		UserName:        in.UserName,
 		PrincipalName:   in.PrincipalName,

@@ -86,7 +86,7 @@ func TestAuthorizerInfoOfficialAccountCamelBasicConfig(t *testing.T) {
 	info, err := e.c.AuthorizerInfo(context.Background(), "wxoa")
 	require.NoError(t, err)
 	assert.False(t, info.IsMiniProgram())
-	assert.Equal(t, 2, info.ServiceType)
+	assert.Equal(t, component.ServiceTypeService, info.ServiceType)
 	assert.Equal(t, &component.BasicConfig{IsEmailConfigured: true}, info.BasicConfig)
 	var nilInfo *component.AuthorizerInfo
 	assert.False(t, nilInfo.IsMiniProgram())
