@@ -66,6 +66,19 @@ func (r *Runner) Cancel(ctx context.Context, id string) error {
 	return err
 }
 
+// Delete forgets the rollout id: its run, merchants and history leave the store. Only a finished
+// or cancelled rollout may be deleted.
+func (r *Runner) Delete(ctx context.Context, id string) error {
+	run, err := r.cfg.Store.Run(ctx, id)
+	if err != nil {
+		return err
+	}
+	if run.Status != Done && run.Status != Cancelled {
+		return errRunStatus(run.Status)
+	}
+	return r.cfg.Store.DeleteRun(ctx, id)
+}
+
 // OpenWave lets the second wave release now.
 func (r *Runner) OpenWave(ctx context.Context, id string) error {
 	_, err := r.updateRun(ctx, id, func(run *Run) error {

@@ -73,6 +73,9 @@ func TestOperator(t *testing.T) {
 	if err := r.Pause(ctx, ro.ID); err == nil {
 		t.Error("Pause of a paused rollout succeeded")
 	}
+	if err := r.Delete(ctx, ro.ID); err == nil {
+		t.Error("Delete of an unfinished rollout succeeded")
+	}
 	wctx, wcancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	if err := r.Work(wctx, ro); err == nil {
 		t.Error("Work on a paused rollout returned nil before the deadline")
@@ -133,6 +136,12 @@ func TestOperator(t *testing.T) {
 	}
 	if err := r.Work(ctx, ro); err != nil {
 		t.Fatalf("Work on a cancelled rollout: %v", err)
+	}
+	if err := r.Delete(ctx, ro.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Merchant(ctx, ro.ID, f.apps[0]); !errors.Is(err, rollout.ErrNotFound) {
+		t.Errorf("merchant of a deleted rollout: %v", err)
 	}
 }
 

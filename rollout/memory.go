@@ -71,6 +71,15 @@ func (s *MemoryStore) UpdateRun(_ context.Context, r Run) (Run, error) {
 	return r, nil
 }
 
+// DeleteRun implements Store.
+func (s *MemoryStore) DeleteRun(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.runs, id)
+	delete(s.ms, id)
+	return nil
+}
+
 // AddMerchants implements Store.
 func (s *MemoryStore) AddMerchants(_ context.Context, ms []Merchant) (int, error) {
 	s.mu.Lock()

@@ -18,6 +18,10 @@ type Store interface {
 	// UpdateRun writes r if the stored version is still r.Version (ErrLeaseLost otherwise).
 	UpdateRun(ctx context.Context, r Run) (Run, error)
 
+	// DeleteRun deletes the run id with its merchants and their history (the quota account and
+	// counters of other runs stay).
+	DeleteRun(ctx context.Context, id string) error
+
 	// AddMerchants stores the merchants that are not stored yet and returns how many it added.
 	AddMerchants(ctx context.Context, ms []Merchant) (int, error)
 	// Claim leases to owner, until now+lease, up to n merchants of the run that are due (NextAt

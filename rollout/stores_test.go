@@ -243,5 +243,17 @@ func TestStoreLeases(t *testing.T) {
 		if _, err := s.UpdateRun(ctx, run); !errors.Is(err, rollout.ErrLeaseLost) {
 			t.Fatalf("UpdateRun at a stale version: %v", err)
 		}
+		if err := s.DeleteRun(ctx, "r"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Run(ctx, "r"); !errors.Is(err, rollout.ErrNotFound) {
+			t.Fatalf("run after DeleteRun: %v", err)
+		}
+		if _, err := s.Merchant(ctx, "r", "wxa"); !errors.Is(err, rollout.ErrNotFound) {
+			t.Fatalf("merchant after DeleteRun: %v", err)
+		}
+		if c, _ := s.Counts(ctx, "r", -1); len(c) != 0 {
+			t.Fatalf("counts after DeleteRun: %v", c)
+		}
 	})
 }

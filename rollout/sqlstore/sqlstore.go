@@ -226,6 +226,22 @@ func (s *Store) UpdateRun(ctx context.Context, r rollout.Run) (rollout.Run, erro
 	return r, nil
 }
 
+// DeleteRun implements rollout.Store, in one transaction.
+func (s *Store) DeleteRun(ctx context.Context, id string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, q := range []string{"DELETE FROM {p}_history WHERE run_id = ?", "DELETE FROM {p}_merchants WHERE run_id = ?",
+		"DELETE FROM {p}_runs WHERE id = ?"} {
+		if _, err := tx.ExecContext(ctx, s.q(q), id); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
 const mCols = `run_id, app_id, state, priority, wave, attempt, audit_id, prev_audit_id, quota_month, reason, screenshots,
 	gates, error, next_at, pushed, since, updated, version`
 
