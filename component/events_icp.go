@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"time"
 )
 
 // ICP filing pushes (API digest part 2, section 13). WeChat's documents disagree on their delivery:
@@ -18,6 +19,47 @@ const (
 	InfoTypeICPVerifyResult InfoType = "notify_icpfiling_verify_result"
 	InfoTypeICPFilingResult InfoType = "notify_apply_icpfiling_result"
 )
+
+// InfoType values of the WeChat verification pushes (digest 14.1 and 14.3; [WJ] only).
+const (
+	InfoTypeVerification InfoType = "notify_3rd_wxa_auth"
+	InfoTypeVerifyExpiry InfoType = "notify_3rd_wxa_wxverify"
+	InfoTypeAuthAndICP   InfoType = "notify_3rd_wxa_auth_and_icp"
+)
+
+// VerificationEvent is notify_3rd_wxa_auth: a verification task moved on. TaskStatus and
+// ApplyStatus have the values of miniprogram.VerifyTaskStatus and VerifyApplyStatus (4 verified).
+type VerificationEvent struct {
+	PushSource
+	AppID       string
+	TaskID      string
+	TaskStatus  int
+	ApplyStatus int
+	Message     string
+}
+
+// Verified reports whether the mini program is now verified.
+func (e *VerificationEvent) Verified() bool { return e.ApplyStatus == 4 }
+
+// VerifyExpiryEvent is notify_3rd_wxa_wxverify: the verification expires at Expired (reminders on
+// the day, 30 and 60 days before); the yearly re-verification is due.
+type VerifyExpiryEvent struct {
+	PushSource
+	AppID   string
+	Expired time.Time
+	Message string
+}
+
+// AuthAndICPEvent is notify_3rd_wxa_auth_and_icp: a combined verification-and-filing procedure
+// moved on; ProcedureStatus has the values of miniprogram.ProcedureStatus (26 done).
+type AuthAndICPEvent struct {
+	PushSource
+	ProcedureID     string
+	ProcedureStatus int
+}
+
+// Done reports whether verification and filing are both done.
+func (e *AuthAndICPEvent) Done() bool { return e.ProcedureStatus == 26 }
 
 // PushSource tells where a push that WeChat may deliver to either URL came from: exactly one of
 // its fields is set.
@@ -64,6 +106,14 @@ type pushFields struct {
 	AlongWithAuthResult int    `xml:"along_with_auth_result" json:"along_with_auth_result"`
 	AuthorizerAppID     string `xml:"authorizer_appid" json:"authorizer_appid"`
 	BeianStatus         int    `xml:"beian_status" json:"beian_status"`
+	AppID               string `xml:"appid" json:"appid"`
+	TaskIDv             string `xml:"taskid" json:"taskid"`
+	TaskStatus          int    `xml:"task_status" json:"task_status"`
+	ApplyStatus         int    `xml:"apply_status" json:"apply_status"`
+	Message             string `xml:"message" json:"message"`
+	Expired             int64  `xml:"expired" json:"expired"`
+	ProcedureID         string `xml:"procedure_id" json:"procedure_id"`
+	ProcedureStatus     int    `xml:"procedure_status" json:"procedure_status"`
 }
 
 func isJSON(b []byte) bool {
@@ -81,7 +131,7 @@ func decodePushFields(raw []byte, x *pushFields) error {
 // twoURLPush reports whether name is a push WeChat may deliver to either URL.
 func twoURLPush(name string) bool {
 	switch InfoType(name) {
-	case InfoTypeICPVerifyResult, InfoTypeICPFilingResult:
+	case InfoTypeICPVerifyResult, InfoTypeICPFilingResult, InfoTypeVerification, InfoTypeVerifyExpiry, InfoTypeAuthAndICP:
 		return true
 	}
 	return false
@@ -102,22 +152,37 @@ func dispatchTwoURL(ctx context.Context, name string, src PushSource, raw []byte
 			Result: x.Result, AlongWithAuthResult: x.AlongWithAuthResult})
 	case InfoTypeICPFilingResult:
 		return call(ctx, cb.icpFiling, &ICPFilingResultEvent{PushSource: src, AuthorizerAppID: x.AuthorizerAppID, BeianStatus: x.BeianStatus})
+	case InfoTypeVerification:
+		return call(ctx, cb.verification, &VerificationEvent{PushSource: src, AppID: x.AppID, TaskID: x.TaskIDv,
+			TaskStatus: x.TaskStatus, ApplyStatus: x.ApplyStatus, Message: x.Message})
+	case InfoTypeVerifyExpiry:
+		return call(ctx, cb.verifyExpiry, &VerifyExpiryEvent{PushSource: src, AppID: x.AppID, Expired: unixTime(x.Expired), Message: x.Message})
+	case InfoTypeAuthAndICP:
+		if x.ProcedureID == "" {
+			return badRequest(name + " push without procedure_id")
+		}
+		return call(ctx, cb.authAndICP, &AuthAndICPEvent{PushSource: src, ProcedureID: x.ProcedureID, ProcedureStatus: x.ProcedureStatus})
 	}
 	return nil
 }
 
 // twoURLCallbacks are the callbacks of the pushes of either URL, from one handler's config.
 type twoURLCallbacks struct {
-	icpVerify func(context.Context, *ICPVerifyResultEvent) error
-	icpFiling func(context.Context, *ICPFilingResultEvent) error
+	icpVerify    func(context.Context, *ICPVerifyResultEvent) error
+	icpFiling    func(context.Context, *ICPFilingResultEvent) error
+	verification func(context.Context, *VerificationEvent) error
+	verifyExpiry func(context.Context, *VerifyExpiryEvent) error
+	authAndICP   func(context.Context, *AuthAndICPEvent) error
 }
 
 func (c *HandlerConfig) twoURL() twoURLCallbacks {
-	return twoURLCallbacks{icpVerify: c.OnICPVerifyResult, icpFiling: c.OnICPFilingResult}
+	return twoURLCallbacks{icpVerify: c.OnICPVerifyResult, icpFiling: c.OnICPFilingResult,
+		verification: c.OnVerification, verifyExpiry: c.OnVerifyExpiry, authAndICP: c.OnAuthAndICP}
 }
 
 func (c *MessageHandlerConfig) twoURL() twoURLCallbacks {
-	return twoURLCallbacks{icpVerify: c.OnICPVerifyResult, icpFiling: c.OnICPFilingResult}
+	return twoURLCallbacks{icpVerify: c.OnICPVerifyResult, icpFiling: c.OnICPFilingResult,
+		verification: c.OnVerification, verifyExpiry: c.OnVerifyExpiry, authAndICP: c.OnAuthAndICP}
 }
 
 // messageJSON is the header of a message pushed as JSON.

@@ -119,3 +119,40 @@ func TestICPPushesOnTheMessageURL(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, w.Code)
 	assert.Len(t, cb.filing, 2)
 }
+
+func TestVerificationPushesOnBothURLs(t *testing.T) {
+	h := hsetup(t)
+	var vs []*component.VerificationEvent
+	var ex []*component.VerifyExpiryEvent
+	var ai []*component.AuthAndICPEvent
+	onV := func(_ context.Context, ev *component.VerificationEvent) error { vs = append(vs, ev); return nil }
+	onE := func(_ context.Context, ev *component.VerifyExpiryEvent) error { ex = append(ex, ev); return nil }
+	onA := func(_ context.Context, ev *component.AuthAndICPEvent) error { ai = append(ai, ev); return nil }
+	hd := h.handler(t, component.HandlerConfig{OnVerification: onV, OnVerifyExpiry: onE, OnAuthAndICP: onA})
+	mh, err := component.NewMessageHandler(h.c, component.MessageHandlerConfig{OnVerification: onV, OnVerifyExpiry: onE, OnAuthAndICP: onA})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/wechat/msg/{appid}", mh)
+	now := time.Now()
+	assertSuccess(t, serve(hd, h.wx.push("/auth", "AppId", event(string(component.InfoTypeVerification), now,
+		"appid", "wxAPP", "taskid", "TK", "task_status", "12", "apply_status", "4", "message", "ok"), now)))
+	assertSuccess(t, serve(hd, h.wx.push("/auth", "AppId", event(string(component.InfoTypeVerifyExpiry), now,
+		"appid", "wxAPP", "expired", "1800000000", "message", "年审"), now)))
+	assertSuccess(t, serve(hd, h.wx.push("/auth", "AppId", event(string(component.InfoTypeAuthAndICP), now,
+		"procedure_id", "P1", "procedure_status", "22"), now)))
+	assertSuccess(t, serve(mux, h.wx.pushJSON("/wechat/msg/wxauthorizer01",
+		`{"ToUserName":"gh_fb9688c2a4b2","CreateTime":1700000000,"MsgType":"event","Event":"notify_3rd_wxa_auth_and_icp","procedure_id":"P1","procedure_status":26}`, now)))
+	require.Len(t, vs, 1)
+	assert.True(t, vs[0].Verified())
+	assert.Equal(t, "TK", vs[0].TaskID)
+	assert.Equal(t, 12, vs[0].TaskStatus)
+	require.Len(t, ex, 1)
+	assert.Equal(t, time.Unix(1800000000, 0), ex[0].Expired)
+	require.Len(t, ai, 2)
+	assert.False(t, ai[0].Done())
+	assert.NotNil(t, ai[0].Platform)
+	assert.True(t, ai[1].Done())
+	assert.NotNil(t, ai[1].Message)
+	w := serve(hd, h.wx.push("/auth", "AppId", event(string(component.InfoTypeAuthAndICP), now, "procedure_status", "22"), now))
+	assert.Equal(t, http.StatusBadRequest, w.Code, "no procedure_id")
+}

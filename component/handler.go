@@ -48,6 +48,11 @@ type HandlerConfig struct {
 	// WeChat may send to either URL: give MessageHandlerConfig the same callbacks.
 	OnICPVerifyResult func(context.Context, *ICPVerifyResultEvent) error
 	OnICPFilingResult func(context.Context, *ICPFilingResultEvent) error
+	// OnVerification, OnVerifyExpiry and OnAuthAndICP receive the WeChat verification pushes
+	// (events_icp.go), on either URL.
+	OnVerification func(context.Context, *VerificationEvent) error
+	OnVerifyExpiry func(context.Context, *VerifyExpiryEvent) error
+	OnAuthAndICP   func(context.Context, *AuthAndICPEvent) error
 	// OnBetaRegister and OnBetaVerify receive the trial registration route's pushes
 	// (events_registration.go).
 	OnBetaRegister func(context.Context, *BetaRegisterEvent) error

@@ -39,6 +39,11 @@ type MessageHandlerConfig struct {
 	OnICPVerifyResult func(context.Context, *ICPVerifyResultEvent) error
 	OnICPFilingResult func(context.Context, *ICPFilingResultEvent) error
 
+	// OnVerification, OnVerifyExpiry and OnAuthAndICP receive the WeChat verification pushes
+	// (events_icp.go), on either URL.
+	OnVerification func(context.Context, *VerificationEvent) error
+	OnVerifyExpiry func(context.Context, *VerifyExpiryEvent) error
+	OnAuthAndICP   func(context.Context, *AuthAndICPEvent) error
 	// OnMessage receives every other message and event.
 	OnMessage func(context.Context, *Message) error
 
