@@ -68,6 +68,14 @@ func newPlatform(t testing.TB) *platform {
 			e.record(fmt.Sprintf("icp %s status=%d", ev.AuthorizerAppID, ev.BeianStatus))
 			return nil
 		},
+		OnVerification: func(_ context.Context, ev *component.VerificationEvent) error {
+			e.record(fmt.Sprintf("verify %s task=%d apply=%d", ev.AppID, ev.TaskStatus, ev.ApplyStatus))
+			return nil
+		},
+		OnAuthAndICP: func(_ context.Context, ev *component.AuthAndICPEvent) error {
+			e.record(fmt.Sprintf("procedure %s status=%d", ev.ProcedureID, ev.ProcedureStatus))
+			return nil
+		},
 		OnBetaRegister: func(_ context.Context, ev *component.BetaRegisterEvent) error {
 			e.record(fmt.Sprintf("beta %s %s %s ok=%t", ev.UniqueID, ev.MiniProgramAppID, ev.Name, ev.Succeeded()))
 			return nil

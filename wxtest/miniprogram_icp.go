@@ -477,6 +477,19 @@ func (s *Server) icpApply(c *call) (any, error) {
 	case status == icpNoInfo || status == icpNoCategory || status == icpNoInfoNoCategory:
 		return icpRefusal(icpHint{int(wxerr.CodeICPApplyFailed), "mini program basic info or category not filled", "icp_applets.base_info"}), nil
 	}
+	hints := s.icpCheck(c, appID, &req)
+	if len(hints) > 0 {
+		return icpRefusal(hints...), nil
+	}
+	f.status, f.auditData, f.sms, f.order, f.subjectName = icpPlatformReview, nil, 0, append(json.RawMessage(nil), c.body...), req.Subject.BaseInfo.Name
+	s.icpPushAfter(c, appID, icpPlatformReview)
+	return answerOK(), nil
+}
+
+// icpCheck applies WeChat's rules to a filing body (apply_icp_filing, submit_auth_and_icp) and
+// returns the hints of the fields to fix (none: accepted). It consumes the face-check task.
+func (s *Server) icpCheck(c *call, appID string, req *icpApplyBody) []icpHint { // call with s.mu held
+	st := s.icp()
 	// The raw body's fields are read generically for the required-field rules.
 	var raw map[string]any
 	_ = json.Unmarshal(c.body, &raw)
@@ -498,7 +511,7 @@ func (s *Server) icpApply(c *call) (any, error) {
 		}
 	}
 	if req.Subject == nil || req.Applets == nil || raw["icp_materials"] == nil {
-		return icpRefusal(append(hints, icpHint{int(wxerr.CodeICPApplyFailed), "missing", "icp_subject|icp_applets|icp_materials"})...), nil
+		return append(hints, icpHint{int(wxerr.CodeICPApplyFailed), "missing", "icp_subject|icp_applets|icp_materials"})
 	}
 	sb := req.Subject.BaseInfo
 	if !slices.ContainsFunc(icpSubjectTypes, func(m map[string]any) bool { return m["type"] == sb.Type }) {
@@ -583,12 +596,7 @@ func (s *Server) icpApply(c *call) (any, error) {
 			t.used = true // a task wasted by a refused apply must be recreated (digest 13.2)
 		}
 	}
-	if len(hints) > 0 {
-		return icpRefusal(hints...), nil
-	}
-	f.status, f.auditData, f.sms, f.order, f.subjectName = icpPlatformReview, nil, 0, append(json.RawMessage(nil), c.body...), sb.Name
-	s.icpPushAfter(c, appID, icpPlatformReview)
-	return answerOK(), nil
+	return hints
 }
 
 // str is v when it is a string, else "".

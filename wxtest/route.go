@@ -92,6 +92,7 @@ func (s *Server) registerRoutes() {
 	s.registerMPQRCodeJump()         // miniprogram_qrcodejump.go: QR jump rules (17.2)
 	s.registerMPICP()                // miniprogram_icp.go: ICP filing and its state machine (part 2, 13)
 	s.registerMPFastRegisterRoutes() // miniprogram_fastregister_routes.go: personal, trial, reuse an OA's subject (part 2, 15)
+	s.registerMPVerify()             // miniprogram_verify.go: WeChat verification, alone or with the ICP filing (part 2, 14)
 }
 
 // authKind says which token a route requires in its query string.
