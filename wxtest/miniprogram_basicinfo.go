@@ -140,6 +140,7 @@ func (s *Server) mpSetNickname(c *call) (any, error) {
 	if materials {
 		// Under review: the account keeps its name until ReviewNickname (digest 5.2).
 		app.nicknamePending = name
+		s.noteNicknameAudit(a.info.AppID, 10000000+app.nicknameUsed, name, 1, "", c.now) // miniprogram_nickname.go
 		return withOK(map[string]any{"audit_id": 10000000 + app.nicknameUsed, "wording": "名称审核中"}), nil
 	}
 	a.info.NickName = name
@@ -170,6 +171,7 @@ func (s *Server) ReviewNickname(ctx context.Context, appID string, approve bool,
 			reason = "名称与主体不符"
 		}
 	}
+	s.noteNicknameAudit(appID, 10000000+app.nicknameUsed, name, ret, reason, now) // miniprogram_nickname.go
 	msg := xmlMessage(xmlField{"ToUserName", a.info.UserName, false}, xmlField{"FromUserName", auditSystemOpenID, false},
 		xmlField{"CreateTime", strconv.FormatInt(now.Unix(), 10), true}, xmlField{"MsgType", "event", false},
 		xmlField{"Event", "wxa_nickname_audit", false}, xmlField{"ret", strconv.Itoa(ret), true},

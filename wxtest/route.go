@@ -93,6 +93,7 @@ func (s *Server) registerRoutes() {
 	s.registerMPICP()                // miniprogram_icp.go: ICP filing and its state machine (part 2, 13)
 	s.registerMPFastRegisterRoutes() // miniprogram_fastregister_routes.go: personal, trial, reuse an OA's subject (part 2, 15)
 	s.registerMPVerify()             // miniprogram_verify.go: WeChat verification, alone or with the ICP filing (part 2, 14)
+	s.registerMPNickname()           // miniprogram_nickname.go: name checks and name review state (part 2, 15.4)
 }
 
 // authKind says which token a route requires in its query string.
