@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -134,8 +135,19 @@ func BenchmarkWarmUp(b *testing.B) {
 	}
 }
 
+// warmed caches warmKeys's Managers across the runs of -count.
+var warmed sync.Map // n → *warmedManager
+
+type warmedManager struct {
+	m    *tokenstore.Manager
+	keys []string
+}
+
 // warmKeys returns a Manager warmed with n keys on a warm store, and its keys.
 func warmKeys(b *testing.B, n int) (*tokenstore.Manager, []string) {
+	if w, ok := warmed.Load(n); ok {
+		return w.(*warmedManager).m, w.(*warmedManager).keys
+	}
 	keys := benchKeys(n)
 	m := tokenstore.NewManager(warmStore(b, keys), nil)
 	ctx := context.Background()
@@ -144,6 +156,7 @@ func warmKeys(b *testing.B, n int) (*tokenstore.Manager, []string) {
 			b.Fatal(err)
 		}
 	}
+	warmed.Store(n, &warmedManager{m, keys})
 	return m, keys
 }
 
