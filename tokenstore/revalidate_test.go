@@ -281,3 +281,50 @@ func (s *nullStore) Delete(ctx context.Context, k string) error {
 	}
 	return s.Store.Delete(ctx, k)
 }
+
+// SourceBytes finds the same Source as Source, and a key it adds is its own copy.
+func TestSourceBytes(t *testing.T) {
+	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), nil)
+	buf := []byte("wxCOMP:authorizer:wxA:access_token")
+	s := m.SourceBytes(buf)
+	assert.Same(t, s, m.Source("wxCOMP:authorizer:wxA:access_token"))
+	copy(buf, "XX")
+	assert.Equal(t, "wxCOMP:authorizer:wxA:access_token", s.Key(), "the key was copied")
+	assert.Same(t, s, m.SourceBytes([]byte("wxCOMP:authorizer:wxA:access_token")))
+	assert.Equal(t, 1, m.Len())
+}
+
+// When a whole fleet falls due at once, at most 64 refreshes run in the background; every caller is
+// served its valid token meanwhile, and the others are refreshed by later callers.
+func TestBackgroundRefreshesAreBounded(t *testing.T) {
+	goroutines := runtime.NumGoroutine()
+	clk := &fakeClock{t: time.Now()}
+	f := newGateFetcher(clk.Now)
+	f.started = make(chan struct{}, 1000)
+	st := tokenstore.NewMemoryStore()
+	ctx := context.Background()
+	m := tokenstore.NewManager(st, f.fetch, tokenstore.WithClock(clk.Now), tokenstore.WithJitter(0))
+	const n = 200
+	for i := 0; i < n; i++ {
+		require.NoError(t, m.Set(ctx, fmt.Sprint("k", i), tokenstore.Token{Value: "valid", ExpiresAt: clk.Now().Add(time.Hour)}))
+	}
+	clk.Advance(58 * time.Minute)
+	for i := 0; i < n; i++ {
+		tok, err := m.Token(ctx, fmt.Sprint("k", i))
+		require.NoError(t, err)
+		require.Equal(t, "valid", tok.Value)
+	}
+	for i := 0; i < 64; i++ {
+		<-f.started
+	}
+	time.Sleep(20 * time.Millisecond)
+	assert.Equal(t, int64(64), f.calls.Load(), "background refreshes beyond the bound were started")
+	close(f.release)
+	require.Eventually(t, func() bool {
+		for i := 0; i < n; i++ {
+			_, _ = m.Token(ctx, fmt.Sprint("k", i))
+		}
+		return f.calls.Load() == n
+	}, 10*time.Second, 10*time.Millisecond)
+	settled(t, goroutines)
+}
