@@ -17,6 +17,11 @@
 // GrayRelease, SetVisitStatus), testers, the direct domain calls, and Readiness, which reads every
 // gate still closed before a submit_audit or a release, with the errcode each would cause.
 //
+// Filing and verification (API digest part 2, 13-15): ICP, a service of its own, files the mini
+// program (release is refused until it is filed); SubmitVerification verifies it, and
+// ICP().SubmitAuthAndICP does both at once; FastRegistration also registers personal and trial mini
+// programs, and RegisterWithOfficialAccount one with a verified official account's subject.
+//
 // Reads are marked idempotent and retried after network errors; writes (commit, submit_audit, release,
 // revert, undo, domain changes, name, avatar, introduction, media upload) are sent once.
 package miniprogram
