@@ -178,16 +178,17 @@ func TestLockHeldElsewhereDelaysNobodyWithAValidToken(t *testing.T) {
 	clk := &fakeClock{t: time.Now()}
 	f := &seqFetcher{life: 2 * time.Hour, now: clk.Now}
 	m := tokenstore.NewManager(shared, f.fetch, tokenstore.WithClock(clk.Now), tokenstore.WithJitter(0),
-		tokenstore.WithLockLease(300*time.Millisecond))
+		tokenstore.WithLockLease(2*time.Second))
 	first, err := m.Token(ctx, "k")
 	require.NoError(t, err)
-	_, err = shared.TryLock(ctx, "k:lock", 300*time.Millisecond) // a process that then dies
+	_, err = shared.TryLock(ctx, "k:lock", 2*time.Second) // a process that then dies
 	require.NoError(t, err)
 	locked := time.Now()
 
 	clk.Advance(2*time.Hour - time.Minute)
 	for i := 0; i < 20; i++ {
-		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		// Half the lease: a caller that waited for the lock would miss it, even on a loaded machine.
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
 		tok, err := m.Token(cctx, "k")
 		cancel()
 		require.NoError(t, err)
@@ -197,8 +198,8 @@ func TestLockHeldElsewhereDelaysNobodyWithAValidToken(t *testing.T) {
 		clk.Advance(100 * time.Millisecond) // the retry delay runs on the Manager's clock
 		tok, err := m.Token(ctx, "k")
 		return err == nil && tok.Value == "k-tok-2"
-	}, 5*time.Second, 10*time.Millisecond)
-	assert.GreaterOrEqual(t, time.Since(locked), 300*time.Millisecond, "fetched only after the lease lapsed")
+	}, 15*time.Second, 10*time.Millisecond)
+	assert.GreaterOrEqual(t, time.Since(locked), 2*time.Second, "fetched only after the lease lapsed")
 	assert.Equal(t, int64(2), f.n.Load())
 }
 
