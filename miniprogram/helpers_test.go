@@ -56,7 +56,7 @@ type env struct {
 	comp   authorizer.Component
 }
 
-func setupApp(t *testing.T, appID string) *env {
+func setupApp(t testing.TB, appID string) *env {
 	t.Helper()
 	mt := httpmock.NewMockTransport()
 	caller, err := wxhttp.New(wxhttp.Config{HTTPClient: &http.Client{Transport: mt}})
@@ -66,7 +66,7 @@ func setupApp(t *testing.T, appID string) *env {
 	return &env{c: miniprogram.New(a), mt: mt, caller: caller, comp: comp}
 }
 
-func setup(t *testing.T) *env { return setupApp(t, "wxAPP") }
+func setup(t testing.TB) *env { return setupApp(t, "wxAPP") }
 
 // call describes the request a test expects and the answer it gets.
 type call struct {
@@ -81,7 +81,7 @@ type call struct {
 }
 
 // expect registers c's responder, which checks every part of the request.
-func (e *env) expect(t *testing.T, c call) {
+func (e *env) expect(t testing.TB, c call) {
 	t.Helper()
 	e.mt.RegisterResponder(c.method, base+c.path, func(r *http.Request) (*http.Response, error) {
 		param, val := c.token, c.value
