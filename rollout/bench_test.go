@@ -2,6 +2,9 @@ package rollout_test
 
 import (
 	"context"
+	"fmt"
+	"runtime"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -118,4 +121,68 @@ func totalCalls(emu *wxtest.Server) int {
 		total += emu.Calls(p)
 	}
 	return total
+}
+
+// BenchmarkStoreScale measures one claim, one state write and the unclaim (a merchant's step, seen
+// from the store) in a rollout of 10,000 and 100,000 merchants, and the memory store's bytes per
+// merchant.
+func BenchmarkStoreScale(b *testing.B) {
+	stores := []struct {
+		name string
+		open func(b *testing.B) rollout.Store
+	}{{"Memory", func(*testing.B) rollout.Store { return rollout.NewMemoryStore() }}}
+	for _, be := range sqlBackends {
+		stores = append(stores, struct {
+			name string
+			open func(b *testing.B) rollout.Store
+		}{be.name, func(b *testing.B) rollout.Store { return be.store(b, "") }})
+	}
+	for _, st := range stores {
+		for _, size := range []int{10_000, 100_000} {
+			b.Run(fmt.Sprintf("%s/%dk", st.name, size/1000), func(b *testing.B) {
+				ctx := context.Background()
+				s := st.open(b)
+				now := time.Now()
+				if _, err := s.CreateRun(ctx, rollout.Run{ID: "r", Status: rollout.Running}); err != nil {
+					b.Fatal(err)
+				}
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				batch := make([]rollout.Merchant, 0, 1000)
+				for i := range size {
+					batch = append(batch, rollout.Merchant{RunID: "r", AppID: fmt.Sprintf("wx%016x", i), State: rollout.Planned,
+						NextAt: now, Priority: i % 7})
+					if len(batch) == cap(batch) {
+						if _, err := s.AddMerchants(ctx, batch); err != nil {
+							b.Fatal(err)
+						}
+						batch = batch[:0]
+					}
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := range b.N {
+					owner := "o" + strconv.Itoa(i)
+					ms, err := s.Claim(ctx, "r", owner, now, time.Minute, 1)
+					if err != nil || len(ms) != 1 {
+						b.Fatalf("claim %d: %v", len(ms), err)
+					}
+					m := ms[0]
+					m.State, m.NextAt = rollout.Committed, now.Add(time.Hour) // not due again
+					if _, err := s.Save(ctx, m, owner, now, time.Minute, &rollout.Transition{At: now, From: rollout.Planned, To: rollout.Committed}, rollout.QuotaOp{}); err != nil {
+						b.Fatal(err)
+					}
+					if err := s.Unclaim(ctx, m, owner); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if st.name == "Memory" {
+					b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(size), "heap-B/merchant")
+				}
+			})
+		}
+	}
 }

@@ -13,6 +13,7 @@ type MemoryStore struct {
 	mu       sync.Mutex
 	runs     map[string]Run
 	ms       map[string]map[string]*memMerchant // run → appid → merchant
+	order    map[string][]*memMerchant          // run → its open merchants, highest priority first
 	quota    map[string]*Quota                  // scope + "\x00" + month
 	counters map[string]int
 }
@@ -27,7 +28,7 @@ type memMerchant struct {
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{runs: map[string]Run{}, ms: map[string]map[string]*memMerchant{}, quota: map[string]*Quota{},
-		counters: map[string]int{}}
+		counters: map[string]int{}, order: map[string][]*memMerchant{}}
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -77,6 +78,7 @@ func (s *MemoryStore) DeleteRun(_ context.Context, id string) error {
 	defer s.mu.Unlock()
 	delete(s.runs, id)
 	delete(s.ms, id)
+	delete(s.order, id)
 	return nil
 }
 
@@ -95,10 +97,23 @@ func (s *MemoryStore) AddMerchants(_ context.Context, ms []Merchant) (int, error
 			continue
 		}
 		m.Version = 1
-		run[m.AppID] = &memMerchant{m: cloneMerchant(m)}
+		mm := &memMerchant{m: cloneMerchant(m)}
+		run[m.AppID] = mm
+		s.order[m.RunID] = append(s.order[m.RunID], mm)
 		n++
 	}
+	for id := range s.order {
+		slices.SortFunc(s.order[id], claimOrder)
+	}
 	return n, nil
+}
+
+// claimOrder is the order of claims: higher priority first, then by appid.
+func claimOrder(a, b *memMerchant) int {
+	if c := cmp.Compare(b.m.Priority, a.m.Priority); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.m.AppID, b.m.AppID)
 }
 
 func cloneMerchant(m Merchant) Merchant {
@@ -107,27 +122,31 @@ func cloneMerchant(m Merchant) Merchant {
 	return m
 }
 
-// Claim implements Store. It scans the run: fine for a memory store's sizes.
+// Claim implements Store. It walks the run's open merchants in claim order (no sort, no
+// allocation but the answer) and drops the final ones it meets from that order; a merchant made open
+// again (Retry) is put back.
 func (s *MemoryStore) Claim(_ context.Context, runID, owner string, now time.Time, lease time.Duration, n int) ([]Merchant, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var due []*memMerchant
-	for _, mm := range s.ms[runID] {
-		if !mm.m.State.Final() && !mm.m.NextAt.After(now) && !mm.leaseUntil.After(now) {
-			due = append(due, mm)
+	order := s.order[runID]
+	var out []Merchant
+	kept := order[:0]
+	for i, mm := range order {
+		if mm.m.State.Final() {
+			continue
+		}
+		kept = append(kept, mm)
+		if len(out) < n && !mm.m.NextAt.After(now) && !mm.leaseUntil.After(now) {
+			mm.owner, mm.leaseUntil = owner, now.Add(lease)
+			out = append(out, cloneMerchant(mm.m))
+			if len(out) == n {
+				kept = append(kept, order[i+1:]...)
+				break
+			}
 		}
 	}
-	slices.SortFunc(due, func(a, b *memMerchant) int {
-		if c := cmp.Compare(b.m.Priority, a.m.Priority); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.m.AppID, b.m.AppID)
-	})
-	out := make([]Merchant, 0, min(n, len(due)))
-	for _, mm := range due[:min(n, len(due))] {
-		mm.owner, mm.leaseUntil = owner, now.Add(lease)
-		out = append(out, cloneMerchant(mm.m))
-	}
+	clear(order[len(kept):])
+	s.order[runID] = kept
 	return out, nil
 }
 
@@ -162,7 +181,13 @@ func (s *MemoryStore) Save(_ context.Context, m Merchant, owner string, now time
 	}
 	m.Version++
 	m.Updated = now
+	reopened := mm.m.State.Final() && !m.State.Final() // a revert: back into the claim order
 	mm.m = cloneMerchant(m)
+	if reopened {
+		order := s.order[m.RunID]
+		i, _ := slices.BinarySearchFunc(order, mm, claimOrder)
+		s.order[m.RunID] = slices.Insert(order, i, mm)
+	}
 	mm.leaseUntil = now.Add(lease)
 	if t != nil {
 		mm.history = append(mm.history, *t)
@@ -206,6 +231,16 @@ func (s *MemoryStore) Retry(_ context.Context, runID string, states []State, now
 			mm.m.Version++
 			n++
 		}
+	}
+	if n > 0 { // back into the claim order, once
+		order := s.order[runID][:0:0]
+		for _, mm := range s.ms[runID] {
+			if !mm.m.State.Final() {
+				order = append(order, mm)
+			}
+		}
+		slices.SortFunc(order, claimOrder)
+		s.order[runID] = order
 	}
 	return n, nil
 }

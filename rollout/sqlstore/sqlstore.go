@@ -92,7 +92,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	screenshots ` + text + ` NOT NULL, gates ` + text + ` NOT NULL, error ` + text + ` NOT NULL, next_at ` + big + ` NOT NULL,
 	pushed VARCHAR(8) NOT NULL, since ` + big + ` NOT NULL, updated ` + big + ` NOT NULL, version ` + big + ` NOT NULL,
 	lease_owner VARCHAR(96) NOT NULL, lease_until ` + big + ` NOT NULL, PRIMARY KEY (run_id, app_id))`,
-		`CREATE INDEX ` + s.p + `_due ON ` + s.p + `_merchants (run_id, open, next_at)`,
+		// Claims walk this index in order (priority, then appid, both descending) and stop after
+		// n due rows, instead of sorting every due row.
+		`CREATE INDEX ` + s.p + `_claim ON ` + s.p + `_merchants (run_id, open, priority, app_id)`,
 		`CREATE INDEX ` + s.p + `_app ON ` + s.p + `_merchants (app_id)`,
 		`CREATE TABLE IF NOT EXISTS ` + s.p + `_history (
 	id ` + serial + `, run_id VARCHAR(64) NOT NULL, app_id VARCHAR(64) NOT NULL, at ` + big + ` NOT NULL,
@@ -313,19 +315,51 @@ func (s *Store) Claim(ctx context.Context, runID, owner string, now time.Time, l
 		return s.merchants(ctx, `UPDATE {p}_merchants SET lease_owner = ?, lease_until = ?
 	WHERE (run_id, app_id) IN (SELECT run_id, app_id FROM {p}_merchants
 		WHERE run_id = ? AND open = 1 AND next_at <= ? AND lease_until <= ?
-		ORDER BY priority DESC, app_id LIMIT ? FOR UPDATE SKIP LOCKED)
+		ORDER BY priority DESC, app_id DESC LIMIT ? FOR UPDATE SKIP LOCKED)
 	RETURNING `+mCols, owner, until, runID, at, at, n)
 	}
+	// MySQL/MariaDB: pick the rows through the claim index (SELECT … FOR UPDATE SKIP LOCKED), then
+	// lease them by primary key, in one transaction (an UPDATE … ORDER BY … LIMIT sorts every due row).
 	for try := 0; ; try++ {
-		_, err := s.db.ExecContext(ctx, `UPDATE `+s.p+`_merchants SET lease_owner = ?, lease_until = ?
-	WHERE run_id = ? AND open = 1 AND next_at <= ? AND lease_until <= ? ORDER BY priority DESC, app_id LIMIT ?`,
-			owner, until, runID, at, at, n)
-		if err == nil {
-			break
+		out, err := s.claimMySQL(ctx, runID, owner, until, at, n)
+		if err == nil || !retryable(err) || try == 5 {
+			return out, err
 		}
-		if !retryable(err) || try == 5 {
+	}
+}
+
+func (s *Store) claimMySQL(ctx context.Context, runID, owner string, until, at int64, n int) ([]rollout.Merchant, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	rows, err := tx.QueryContext(ctx, `SELECT app_id FROM `+s.p+`_merchants FORCE INDEX (`+s.p+`_claim)
+	WHERE run_id = ? AND open = 1 AND next_at <= ? AND lease_until <= ? ORDER BY priority DESC, app_id DESC LIMIT ?
+	FOR UPDATE SKIP LOCKED`, runID, at, at, n)
+	if err != nil {
+		return nil, err
+	}
+	var ids []any
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
 			return nil, err
 		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	in := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
+	if _, err := tx.ExecContext(ctx, `UPDATE `+s.p+`_merchants SET lease_owner = ?, lease_until = ? WHERE run_id = ? AND app_id IN (`+in+`)`,
+		append([]any{owner, until, runID}, ids...)...); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
 	}
 	return s.merchants(ctx, "SELECT "+mCols+" FROM {p}_merchants WHERE run_id = ? AND lease_owner = ?", runID, owner)
 }
