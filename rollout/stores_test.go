@@ -269,3 +269,40 @@ func TestStoreLeases(t *testing.T) {
 		}
 	})
 }
+
+// A claim returns only the merchants it leased now, never those the same owner still holds from an
+// earlier claim (they would be worked twice at once by one instance).
+func TestStoreClaimReturnsOnlyNewLeases(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s rollout.Store) {
+		ctx := context.Background()
+		now := time.Now().Truncate(time.Millisecond)
+		if _, err := s.CreateRun(ctx, rollout.Run{ID: "r", Status: rollout.Running, Created: now}); err != nil {
+			t.Fatal(err)
+		}
+		var ms []rollout.Merchant
+		for _, id := range []string{"wxa", "wxb", "wxc", "wxd"} {
+			ms = append(ms, rollout.Merchant{RunID: "r", AppID: id, State: rollout.Planned, NextAt: now, Priority: len(ms)})
+		}
+		if _, err := s.AddMerchants(ctx, ms); err != nil {
+			t.Fatal(err)
+		}
+		first, err := s.Claim(ctx, "r", "A", now, time.Minute, 2)
+		if err != nil || len(first) != 2 {
+			t.Fatalf("first claim = %d merchants, %v; want 2", len(first), err)
+		}
+		second, err := s.Claim(ctx, "r", "A", now, time.Minute, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{first[0].AppID: true, first[1].AppID: true}
+		for _, m := range second {
+			if seen[m.AppID] {
+				t.Errorf("%s returned again by the second claim of its owner", m.AppID)
+			}
+			seen[m.AppID] = true
+		}
+		if len(seen) != 4 {
+			t.Errorf("claimed %v, want all 4", seen)
+		}
+	})
+}

@@ -361,7 +361,9 @@ func (s *Store) claimMySQL(ctx context.Context, runID, owner string, until, at i
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
-	return s.merchants(ctx, "SELECT "+mCols+" FROM {p}_merchants WHERE run_id = ? AND lease_owner = ?", runID, owner)
+	// Only the rows picked here: the owner may hold others from an earlier claim, still leased.
+	return s.merchants(ctx, "SELECT "+mCols+" FROM {p}_merchants WHERE run_id = ? AND lease_owner = ? AND app_id IN ("+in+")",
+		append([]any{runID, owner}, ids...)...)
 }
 
 // retryable reports MySQL's deadlock and lock wait timeout, after which the statement may run again.
