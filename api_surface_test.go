@@ -1,59 +1,71 @@
 package wxopen_test
 
 import (
-	"go/ast"
-	"go/parser"
+	"encoding/json"
+	"fmt"
+	"go/importer"
 	"go/token"
-	"io/fs"
+	"go/types"
+	"io"
 	"os"
-	"path/filepath"
+	"os/exec"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 )
 
 // TestNoInternalTypeInPublicAPI lists the exported API of every package of the module outside
-// internal/ — exported functions and their parameters and results, methods of exported types,
-// exported struct fields and interface methods, exported variables, constants and defined types —
-// and fails on any type from an internal package in it: a user cannot build or name such a type.
-// An exported alias (type CallInfo = wxhttp.CallInfo) is how a public package names one: it is
-// allowed, and uses of the alias are public (authorizer.Caller and RawRequest: the shared HTTP caller
-// and the raw call the typed packages send).
+// internal/, as the type checker sees it (export data from `go list -export`): exported functions
+// with their parameters and results, exported types with their exported fields, methods and alias
+// targets, exported variables and constants. It resolves every type named there — through aliases,
+// pointers, slices, arrays, maps, channels, functions and type arguments — and fails on any defined
+// in an internal package: a user can neither name nor read such a type. An alias does not hide one
+// (type Caller = wxhttp.Client is reported as wxhttp.Client).
 func TestNoInternalTypeInPublicAPI(t *testing.T) {
-	var found []string
-	fset := token.NewFileSet()
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			base := d.Name()
-			if path != "." && (base == "internal" || base == "testdata" || strings.HasPrefix(base, ".") || strings.HasPrefix(base, "_")) {
-				return filepath.SkipDir
-			}
-			if path != "." {
-				if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
-					return filepath.SkipDir // another module
-				}
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
-		if err != nil {
-			return err
-		}
-		if f.Name.Name == "main" {
-			return nil
-		}
-		found = append(found, internalUses(fset, f)...)
-		return nil
-	})
+	cmd := exec.Command("go", "list", "-export", "-deps", "-json=ImportPath,Export,Module,Name,Standard", "./...")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("go list: %v", err)
+	}
+	type pkg struct {
+		ImportPath, Export, Name string
+		Standard                 bool
+		Module                   *struct{ Path string }
+	}
+	exports := map[string]string{}
+	var mine []pkg
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		exports[p.ImportPath] = p.Export
+		if p.Module != nil && p.Module.Path == "github.com/wxopen-go/wxopen" && p.Name != "main" && !isInternal(p.ImportPath) {
+			mine = append(mine, p)
+		}
+	}
+	if len(mine) < 10 {
+		t.Fatalf("go list found %d public packages of the module", len(mine))
+	}
+	fset := token.NewFileSet()
+	imp := importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
+		f, ok := exports[path]
+		if !ok || f == "" {
+			return nil, fmt.Errorf("no export data for %s", path)
+		}
+		return os.Open(f)
+	})
+	var found []string
+	for _, p := range mine {
+		tp, err := imp.Import(p.ImportPath)
+		if err != nil {
+			t.Fatalf("import %s: %v", p.ImportPath, err)
+		}
+		found = append(found, publicInternalUses(tp)...)
 	}
 	sort.Strings(found)
 	for _, f := range found {
@@ -61,117 +73,102 @@ func TestNoInternalTypeInPublicAPI(t *testing.T) {
 	}
 }
 
-// internalUses returns "file:line: Name uses pkg.Type" for each internal type in f's exported API.
-func internalUses(fset *token.FileSet, f *ast.File) []string {
-	internal := map[string]string{} // local import name → path, for internal imports
-	for _, imp := range f.Imports {
-		p, _ := strconv.Unquote(imp.Path.Value)
-		if !strings.Contains(p, "/internal/") && !strings.HasSuffix(p, "/internal") {
+func isInternal(path string) bool {
+	return strings.Contains(path, "/internal/") || strings.HasSuffix(path, "/internal") || strings.HasPrefix(path, "internal/")
+}
+
+// publicInternalUses returns "pkg.Name: internal/pkg.Type" for each internal type in p's exported API.
+func publicInternalUses(p *types.Package) []string {
+	var out []string
+	report := func(owner string, typ types.Type) {
+		seen := map[types.Type]bool{}
+		var walk func(types.Type)
+		walk = func(typ types.Type) {
+			typ = types.Unalias(typ)
+			if typ == nil || seen[typ] {
+				return
+			}
+			seen[typ] = true
+			switch t := typ.(type) {
+			case *types.Named:
+				if obj := t.Obj(); obj.Pkg() != nil && isInternal(obj.Pkg().Path()) {
+					out = append(out, p.Name()+"."+owner+": "+obj.Pkg().Path()+"."+obj.Name())
+				}
+				for i := 0; i < t.TypeArgs().Len(); i++ {
+					walk(t.TypeArgs().At(i))
+				}
+				// A named type of a public package is checked where it is declared.
+			case *types.Pointer:
+				walk(t.Elem())
+			case *types.Slice:
+				walk(t.Elem())
+			case *types.Array:
+				walk(t.Elem())
+			case *types.Map:
+				walk(t.Key())
+				walk(t.Elem())
+			case *types.Chan:
+				walk(t.Elem())
+			case *types.Signature:
+				for i := 0; i < t.Params().Len(); i++ {
+					walk(t.Params().At(i).Type())
+				}
+				for i := 0; i < t.Results().Len(); i++ {
+					walk(t.Results().At(i).Type())
+				}
+			case *types.Struct:
+				for i := 0; i < t.NumFields(); i++ {
+					if f := t.Field(i); f.Exported() || f.Embedded() {
+						walk(f.Type())
+					}
+				}
+			case *types.Interface:
+				for i := 0; i < t.NumMethods(); i++ {
+					if m := t.Method(i); m.Exported() {
+						walk(m.Type())
+					}
+				}
+				for i := 0; i < t.NumEmbeddeds(); i++ {
+					walk(t.EmbeddedType(i))
+				}
+			case *types.TypeParam:
+				walk(t.Constraint())
+			case *types.Union:
+				for i := 0; i < t.Len(); i++ {
+					walk(t.Term(i).Type())
+				}
+			}
+		}
+		walk(typ)
+	}
+	scope := p.Scope()
+	for _, name := range scope.Names() {
+		obj := scope.Lookup(name)
+		if !obj.Exported() {
 			continue
 		}
-		name := p[strings.LastIndex(p, "/")+1:]
-		if imp.Name != nil {
-			name = imp.Name.Name
-		}
-		internal[name] = p
-	}
-	if len(internal) == 0 {
-		return nil
-	}
-	var out []string
-	check := func(owner string, expr ast.Node) {
-		if expr == nil {
-			return
-		}
-		ast.Inspect(expr, func(n ast.Node) bool {
-			sel, ok := n.(*ast.SelectorExpr)
-			if !ok {
-				return true
-			}
-			if id, ok := sel.X.(*ast.Ident); ok {
-				if _, bad := internal[id.Name]; bad {
-					out = append(out, fset.Position(sel.Pos()).String()+": "+owner+" uses "+id.Name+"."+sel.Sel.Name)
-				}
-			}
-			return true
-		})
-	}
-	checkFields := func(owner string, fl *ast.FieldList, exportedOnly bool) {
-		if fl == nil {
-			return
-		}
-		for _, fld := range fl.List {
-			if exportedOnly {
-				exported := len(fld.Names) == 0 // embedded
-				for _, n := range fld.Names {
-					exported = exported || n.IsExported()
-				}
-				if !exported {
-					continue
-				}
-			}
-			check(owner, fld.Type)
-		}
-	}
-	for _, decl := range f.Decls {
-		switch d := decl.(type) {
-		case *ast.FuncDecl:
-			if !d.Name.IsExported() {
+		switch o := obj.(type) {
+		case *types.TypeName:
+			if o.IsAlias() {
+				report(name, o.Type()) // the alias target itself
 				continue
 			}
-			owner := d.Name.Name
-			if d.Recv != nil {
-				recv := receiverName(d.Recv.List[0].Type)
-				if !ast.IsExported(recv) {
-					continue
-				}
-				owner = recv + "." + owner
+			named, ok := o.Type().(*types.Named)
+			if !ok {
+				continue
 			}
-			checkFields(owner, d.Type.TypeParams, false)
-			checkFields(owner, d.Type.Params, false)
-			checkFields(owner, d.Type.Results, false)
-		case *ast.GenDecl:
-			for _, spec := range d.Specs {
-				switch s := spec.(type) {
-				case *ast.TypeSpec:
-					if !s.Name.IsExported() || s.Assign.IsValid() { // aliases name internal types on purpose
-						continue
-					}
-					switch tt := s.Type.(type) {
-					case *ast.StructType:
-						checkFields(s.Name.Name, tt.Fields, true)
-					case *ast.InterfaceType:
-						checkFields(s.Name.Name, tt.Methods, true)
-					default:
-						check(s.Name.Name, s.Type)
-					}
-				case *ast.ValueSpec:
-					for _, n := range s.Names {
-						if n.IsExported() {
-							check(n.Name, s.Type)
-							for _, v := range s.Values {
-								check(n.Name, v)
-							}
-							break
-						}
-					}
+			for i := 0; i < named.TypeParams().Len(); i++ {
+				report(name, named.TypeParams().At(i).Constraint())
+			}
+			report(name, named.Underlying())
+			for i := 0; i < named.NumMethods(); i++ {
+				if m := named.Method(i); m.Exported() {
+					report(name+"."+m.Name(), m.Type())
 				}
 			}
+		default: // *types.Func, *types.Var, *types.Const
+			report(name, o.Type())
 		}
 	}
 	return out
-}
-
-func receiverName(e ast.Expr) string {
-	switch t := e.(type) {
-	case *ast.StarExpr:
-		return receiverName(t.X)
-	case *ast.IndexExpr:
-		return receiverName(t.X)
-	case *ast.IndexListExpr:
-		return receiverName(t.X)
-	case *ast.Ident:
-		return t.Name
-	}
-	return ""
 }
