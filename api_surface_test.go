@@ -20,7 +20,7 @@ import (
 // targets, exported variables and constants. It resolves every type named there — through aliases,
 // pointers, slices, arrays, maps, channels, functions and type arguments — and fails on any defined
 // in an internal package: a user can neither name nor read such a type. An alias does not hide one
-// (type Caller = wxhttp.Client is reported as wxhttp.Client).
+// (type Caller = wxhttp.Client would be reported as wxhttp.Client).
 func TestNoInternalTypeInPublicAPI(t *testing.T) {
 	cmd := exec.Command("go", "list", "-export", "-deps", "-json=ImportPath,Export,Module,Name,Standard", "./...")
 	cmd.Stderr = os.Stderr

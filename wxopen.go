@@ -40,9 +40,9 @@ import (
 	"github.com/wxopen-go/wxopen/authorizer"
 	"github.com/wxopen-go/wxopen/card"
 	"github.com/wxopen-go/wxopen/component"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/miniprogram"
 	"github.com/wxopen-go/wxopen/tokenstore"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -52,7 +52,7 @@ const Version = "0.1.0"
 
 // Hook observes every attempt of every call to WeChat (metrics, tracing). It must not block. Its
 // signature is func(ctx context.Context, info CallInfo).
-type Hook = wxhttp.Hook
+type Hook = wxcall.Hook
 
 // CallInfo describes one attempt of a call, for a Hook. It never carries a token. Its fields:
 //
@@ -65,7 +65,7 @@ type Hook = wxhttp.Hook
 //	RequestID  string        // WeChat's request id ("rid") of a refused call, as in wxerr.APIError
 //	Duration   time.Duration // of this attempt
 //	Err        error         // the attempt's error, nil on success
-type CallInfo = wxhttp.CallInfo
+type CallInfo = wxcall.CallInfo
 
 // RetryPolicy bounds the retries of idempotent calls after a network error, an HTTP 5xx or WeChat's
 // "system busy" (-1). Writes are never retried. Its fields, whose zero values take the defaults:
@@ -73,7 +73,7 @@ type CallInfo = wxhttp.CallInfo
 //	MaxAttempts int           // including the first; default 3; 1 turns retries off
 //	BaseDelay   time.Duration // default 100ms, doubled per attempt, with jitter
 //	MaxDelay    time.Duration // default 2s
-type RetryPolicy = wxhttp.RetryPolicy
+type RetryPolicy = wxcall.RetryPolicy
 
 // Config identifies the third-party platform. Every field is required. Printing a Config with any fmt
 // verb never shows the secret, the token or the key.
@@ -115,7 +115,7 @@ func redacted(s string) string {
 type Option func(*options) error
 
 type options struct {
-	http      wxhttp.Config
+	http      wxcall.Config
 	tokens    tokenstore.Store
 	creds     tokenstore.Store
 	tokenOpts []tokenstore.Option
@@ -239,7 +239,7 @@ func WithClock(now func() time.Time) Option {
 // Platform is a WeChat third-party platform: the entry point of wxopen. It is safe for concurrent use;
 // create one per platform at start-up and share it.
 type Platform struct {
-	caller        *wxhttp.Client
+	caller        *authorizer.Caller
 	comp          *component.Client
 	tokens, creds tokenstore.Store
 	logger        *slog.Logger
@@ -260,7 +260,7 @@ func New(cfg Config, opts ...Option) (*Platform, error) {
 		}
 	}
 	o.http.UserAgent = "wxopen/" + Version
-	caller, err := wxhttp.New(o.http)
+	caller, err := authorizer.NewCaller(o.http)
 	if err != nil {
 		return nil, err
 	}

@@ -22,8 +22,8 @@ import (
 	"github.com/wxopen-go/wxopen"
 	"github.com/wxopen-go/wxopen/authorizer"
 	"github.com/wxopen-go/wxopen/component"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/tokenstore"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -220,7 +220,7 @@ func TestAuthorizerClient(t *testing.T) {
 		assert.Equal(t, "SECRET-CT", r.URL.Query().Get("component_access_token"))
 		return httpmock.NewStringResponse(200, `{"openid":"o1","session_key":"k"}`), nil
 	})
-	require.NoError(t, a.CallComponent(ctx, &wxhttp.Request{Method: "GET", Path: "/sns/component/jscode2session"}, "component_access_token", nil))
+	require.NoError(t, a.CallComponent(ctx, &wxcall.Request{Method: "GET", Path: "/sns/component/jscode2session"}, "component_access_token", nil))
 
 	// Not authorised: a clear error, no request.
 	n := mt.GetTotalCallCount()

@@ -9,8 +9,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/tokenstore"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -33,7 +33,7 @@ type Component struct {
 // HTTP caller and token stores; get one from wxopen.Platform.Authorizer.
 type Client struct {
 	appID     string
-	caller    *wxhttp.Client
+	caller    *Caller
 	tokens    TokenSource
 	component Component
 }
@@ -128,7 +128,7 @@ func (c *Client) Do(ctx context.Context, r Request, out any) error {
 	if r.Method != "GET" && r.Method != "POST" {
 		return wxerr.Invalid("method", "GET or POST")
 	}
-	req := &wxhttp.Request{Method: r.Method, Path: r.Path, Query: r.Query, Body: r.Body, Idempotent: r.Idempotent}
+	req := &wxcall.Request{Method: r.Method, Path: r.Path, Query: r.Query, Body: r.Body, Idempotent: r.Idempotent}
 	if f := r.File; f != nil {
 		switch {
 		case r.Method != "POST":
@@ -140,7 +140,7 @@ func (c *Client) Do(ctx context.Context, r Request, out any) error {
 		case f.Name == "":
 			return wxerr.Invalid("file.name", "required")
 		}
-		req.Upload = &wxhttp.Upload{Field: f.Field, FileName: f.Name, ContentType: f.ContentType, Data: f.Data, Fields: f.Fields}
+		req.Upload = &wxcall.Upload{Field: f.Field, FileName: f.Name, ContentType: f.ContentType, Data: f.Data, Fields: f.Fields}
 	}
 	return c.Call(ctx, req, out)
 }
@@ -173,7 +173,7 @@ func (c *Client) CallComponent(ctx context.Context, req *RawRequest, param strin
 
 // withToken names this authorizer in req (for the hook and the logs) and gives it the authorizer's
 // access token unless req names another token source.
-func (c *Client) withToken(req *wxhttp.Request) {
+func (c *Client) withToken(req *wxcall.Request) {
 	if req.AppID == "" {
 		req.AppID = c.appID
 	}

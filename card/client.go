@@ -6,8 +6,8 @@ import (
 	"fmt"
 
 	"github.com/wxopen-go/wxopen/authorizer"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/tokenstore"
+	"github.com/wxopen-go/wxopen/wxcall"
 )
 
 // Client calls the card APIs of one official account that owns cards, with its authorizer access
@@ -70,11 +70,11 @@ func (c *Client) InvalidateAPITicket(ctx context.Context, stale string) error {
 
 // post sends one JSON request with the account's access token.
 func (c *Client) post(ctx context.Context, path string, body any, idempotent bool, out any) error {
-	return c.call(ctx, &wxhttp.Request{Method: "POST", Path: path, Body: body, Idempotent: idempotent}, out)
+	return c.call(ctx, &wxcall.Request{Method: "POST", Path: path, Body: body, Idempotent: idempotent}, out)
 }
 
 // call sends req with the account's access token.
-func (c *Client) call(ctx context.Context, req *wxhttp.Request, out any) error {
+func (c *Client) call(ctx context.Context, req *wxcall.Request, out any) error {
 	if c.a == nil {
 		return errNoAuthorizer
 	}

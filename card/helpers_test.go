@@ -17,8 +17,8 @@ import (
 
 	"github.com/wxopen-go/wxopen/authorizer"
 	"github.com/wxopen-go/wxopen/card"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/tokenstore"
+	"github.com/wxopen-go/wxopen/wxcall"
 )
 
 const (
@@ -31,7 +31,7 @@ const (
 // "AT-<appid>", and one shared card.Tickets.
 type env struct {
 	mt      *httpmock.MockTransport
-	caller  *wxhttp.Client
+	caller  *authorizer.Caller
 	store   *recordingStore
 	tickets *card.Tickets
 
@@ -42,8 +42,8 @@ type env struct {
 func setup(t testing.TB, opts ...tokenstore.Option) *env {
 	t.Helper()
 	mt := httpmock.NewMockTransport()
-	caller, err := wxhttp.New(wxhttp.Config{HTTPClient: &http.Client{Transport: mt},
-		Retry: wxhttp.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}})
+	caller, err := authorizer.NewCaller(wxcall.Config{HTTPClient: &http.Client{Transport: mt},
+		Retry: wxcall.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}})
 	require.NoError(t, err)
 	e := &env{mt: mt, caller: caller, store: &recordingStore{MemoryStore: tokenstore.NewMemoryStore()},
 		tokens: map[string]*tokenstore.Manager{}}

@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -39,10 +39,10 @@ func (c *Client) UploadImage(ctx context.Context, filename string, data []byte) 
 	if ctype == "" {
 		return "", wxerr.Invalid(UploadImageField, "a JPEG or PNG image (checked by content, not by file name)")
 	}
-	req := &wxhttp.Request{
+	req := &wxcall.Request{
 		Method:     "POST",
 		Path:       "/cgi-bin/media/uploadimg",
-		Upload:     &wxhttp.Upload{Field: UploadImageField, FileName: filename, ContentType: ctype, Data: data},
+		Upload:     &wxcall.Upload{Field: UploadImageField, FileName: filename, ContentType: ctype, Data: data},
 		Idempotent: true,
 	}
 	var out struct {

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/wxopen-go/wxopen/authorizer"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/tokenstore"
+	"github.com/wxopen-go/wxopen/wxcall"
 )
 
 // TicketName is the name under which an authorizer's card api_ticket is stored: the store key is
@@ -103,7 +103,7 @@ func (t *Tickets) fetch(ctx context.Context, key string) (tokenstore.Token, erro
 	}
 	start := t.mgr.Now() // the Manager's clock (wxopen.WithClock in tests)
 	var out ticketResponse
-	err := a.Call(ctx, &wxhttp.Request{
+	err := a.Call(ctx, &wxcall.Request{
 		Method:     "GET",
 		Path:       "/cgi-bin/ticket/getticket",
 		Query:      url.Values{"type": {"wx_card"}},

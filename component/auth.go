@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -54,7 +54,7 @@ func (c *Client) PreAuthCode(ctx context.Context) (*PreAuthCode, error) {
 		Code      string `json:"pre_auth_code"`
 		ExpiresIn int64  `json:"expires_in"`
 	}
-	err := c.componentCall(ctx, &wxhttp.Request{
+	err := c.componentCall(ctx, &wxcall.Request{
 		Method: "POST", Path: "/cgi-bin/component/api_create_preauthcode",
 		Body: map[string]string{"component_appid": c.appID},
 	}, "", &out)
@@ -251,7 +251,7 @@ func (c *Client) queryAuth(ctx context.Context, code string) (*Authorization, er
 			FuncInfo     []funcInfoJSON `json:"func_info"`
 		} `json:"authorization_info"`
 	}
-	err := c.componentCall(ctx, &wxhttp.Request{
+	err := c.componentCall(ctx, &wxcall.Request{
 		Method: "POST", Path: "/cgi-bin/component/api_query_auth",
 		Body: map[string]string{"component_appid": c.appID, "authorization_code": code},
 	}, "", &out)

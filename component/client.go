@@ -12,8 +12,8 @@ import (
 
 	"github.com/wxopen-go/wxopen/authorizer"
 	"github.com/wxopen-go/wxopen/crypto"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/tokenstore"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -85,7 +85,7 @@ type Client struct {
 	appID  string
 	secret func() string // the AppSecret, behind a func so that fmt never prints it
 	crypt  *crypto.MsgCrypt
-	caller *wxhttp.Client
+	caller *authorizer.Caller
 	tokens tokenstore.Store
 	creds  tokenstore.Store
 	log    *slog.Logger
@@ -121,7 +121,7 @@ func New(cfg Config, caller *authorizer.Caller, tokens, creds tokenstore.Store, 
 		return nil, fmt.Errorf("component: %w", err)
 	}
 	if caller == nil {
-		if caller, err = wxhttp.New(wxhttp.Config{}); err != nil {
+		if caller, err = authorizer.NewCaller(wxcall.Config{}); err != nil {
 			return nil, err
 		}
 	}
@@ -234,7 +234,7 @@ func (c *Client) SetVerifyTicket(ctx context.Context, ticket string) error {
 //
 // WeChat: POST /cgi-bin/component/api_start_push_ticket
 func (c *Client) StartPushTicket(ctx context.Context) error {
-	return c.caller.Do(ctx, &wxhttp.Request{
+	return c.caller.Do(ctx, &wxcall.Request{
 		Method: "POST", Path: "/cgi-bin/component/api_start_push_ticket",
 		Body:       map[string]string{"component_appid": c.appID, "component_secret": c.secret()},
 		Idempotent: true,
@@ -265,7 +265,7 @@ func (c *Client) fetchComponentToken(ctx context.Context, _ string) (tokenstore.
 		Token     string `json:"component_access_token"`
 		ExpiresIn int64  `json:"expires_in"`
 	}
-	err = c.caller.Do(ctx, &wxhttp.Request{
+	err = c.caller.Do(ctx, &wxcall.Request{
 		Method: "POST", Path: "/cgi-bin/component/api_component_token",
 		Body: map[string]string{
 			"component_appid":         c.appID,
@@ -293,7 +293,7 @@ func (c *Client) expiresAt(expiresIn int64) time.Time {
 
 // componentCall sends req with the component access token in the query parameter
 // component_access_token (or param when set).
-func (c *Client) componentCall(ctx context.Context, req *wxhttp.Request, param string, out any) error {
+func (c *Client) componentCall(ctx context.Context, req *wxcall.Request, param string, out any) error {
 	req.Token = c.compSource
 	req.TokenParam = param
 	if req.TokenParam == "" {
@@ -307,7 +307,7 @@ func (c *Client) componentCall(ctx context.Context, req *wxhttp.Request, param s
 //
 // WeChat: POST /cgi-bin/component/clear_quota
 func (c *Client) ClearQuota(ctx context.Context) error {
-	return c.componentCall(ctx, &wxhttp.Request{
+	return c.componentCall(ctx, &wxcall.Request{
 		Method: "POST", Path: "/cgi-bin/component/clear_quota",
 		Body: map[string]string{"component_appid": c.appID},
 	}, "", nil)

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -103,7 +103,7 @@ func (c *Client) ModifyServerDomain(ctx context.Context, r PlatformDomainRequest
 		Published string `json:"published_wxa_server_domain"`
 		Invalid   string `json:"invalid_wxa_server_domain"`
 	}
-	req := &wxhttp.Request{Method: "POST", Path: "/cgi-bin/component/modify_wxa_server_domain", Body: body, Idempotent: r.Action == DomainGet}
+	req := &wxcall.Request{Method: "POST", Path: "/cgi-bin/component/modify_wxa_server_domain", Body: body, Idempotent: r.Action == DomainGet}
 	if err := c.componentCall(ctx, req, "access_token", &out); err != nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ func (c *Client) ModifyJumpDomain(ctx context.Context, r PlatformDomainRequest) 
 		Published string `json:"published_wxa_jump_h5_domain"`
 		Invalid   string `json:"invalid_wxa_jump_h5_domain"`
 	}
-	req := &wxhttp.Request{Method: "POST", Path: "/cgi-bin/component/modify_wxa_jump_domain", Body: body, Idempotent: r.Action == DomainGet}
+	req := &wxcall.Request{Method: "POST", Path: "/cgi-bin/component/modify_wxa_jump_domain", Body: body, Idempotent: r.Action == DomainGet}
 	if err := c.componentCall(ctx, req, "access_token", &out); err != nil {
 		return nil, err
 	}
@@ -144,7 +144,7 @@ type ConfirmFile struct {
 func (c *Client) DomainConfirmFile(ctx context.Context) (*ConfirmFile, error) {
 	var out ConfirmFile
 	// The digest (16.2) documents no body for this call, unlike the app-level confirm file.
-	req := &wxhttp.Request{Method: "POST", Path: "/cgi-bin/component/get_domain_confirmfile", Idempotent: true}
+	req := &wxcall.Request{Method: "POST", Path: "/cgi-bin/component/get_domain_confirmfile", Idempotent: true}
 	if err := c.componentCall(ctx, req, "access_token", &out); err != nil {
 		return nil, err
 	}

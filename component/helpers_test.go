@@ -16,9 +16,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wxopen-go/wxopen/authorizer"
 	"github.com/wxopen-go/wxopen/component"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/tokenstore"
+	"github.com/wxopen-go/wxopen/wxcall"
 )
 
 const (
@@ -46,7 +47,7 @@ type env struct {
 func setup(t testing.TB, stores ...tokenstore.Store) *env {
 	t.Helper()
 	mt := httpmock.NewMockTransport()
-	caller, err := wxhttp.New(wxhttp.Config{HTTPClient: &http.Client{Transport: mt}, Retry: wxhttp.RetryPolicy{BaseDelay: time.Millisecond}})
+	caller, err := authorizer.NewCaller(wxcall.Config{HTTPClient: &http.Client{Transport: mt}, Retry: wxcall.RetryPolicy{BaseDelay: time.Millisecond}})
 	require.NoError(t, err)
 	var tokens, creds tokenstore.Store = tokenstore.NewMemoryStore(), tokenstore.NewMemoryStore()
 	if len(stores) > 0 && stores[0] != nil {

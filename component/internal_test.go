@@ -13,14 +13,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/authorizer"
+	"github.com/wxopen-go/wxopen/wxcall"
 )
 
 // offline is a Client whose HTTP transport refuses every request, so nothing can leave the process.
 func offline(t testing.TB) *Client {
-	caller, err := wxhttp.New(wxhttp.Config{HTTPClient: &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+	caller, err := authorizer.NewCaller(wxcall.Config{HTTPClient: &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
 		return nil, errors.New("offline")
-	})}, Retry: wxhttp.RetryPolicy{MaxAttempts: 1}})
+	})}, Retry: wxcall.RetryPolicy{MaxAttempts: 1}})
 	require.NoError(t, err)
 	c, err := New(Config{AppID: "wxcomp", AppSecret: "s", Token: "t", EncodingAESKey: "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"}, caller, nil, nil)
 	require.NoError(t, err)

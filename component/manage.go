@@ -8,8 +8,8 @@ import (
 	"iter"
 	"time"
 
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/tokenstore"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -172,7 +172,7 @@ func (c *Client) AuthorizerInfo(ctx context.Context, appID string) (*AuthorizerI
 		return nil, wxerr.Invalid("authorizer_appid", "required")
 	}
 	var out authorizerInfoJSON
-	err := c.componentCall(ctx, &wxhttp.Request{
+	err := c.componentCall(ctx, &wxcall.Request{
 		Method: "POST", Path: "/cgi-bin/component/api_get_authorizer_info",
 		Body:       map[string]string{"component_appid": c.appID, "authorizer_appid": appID},
 		Idempotent: true, AppID: appID,
@@ -258,7 +258,7 @@ func (c *Client) AuthorizerOption(ctx context.Context, appID string, name Option
 		Name  string `json:"option_name"`
 		Value string `json:"option_value"`
 	}
-	err := c.componentCall(ctx, &wxhttp.Request{
+	err := c.componentCall(ctx, &wxcall.Request{
 		Method: "POST", Path: "/cgi-bin/component/api_get_authorizer_option",
 		Body:       map[string]string{"component_appid": c.appID, "authorizer_appid": appID, "option_name": string(name)},
 		Idempotent: true, AppID: appID,
@@ -283,7 +283,7 @@ func (c *Client) SetAuthorizerOption(ctx context.Context, appID string, name Opt
 	if ok, rule := validOptionValue(name, value); !ok {
 		return wxerr.Invalid("option_value", rule)
 	}
-	return c.componentCall(ctx, &wxhttp.Request{
+	return c.componentCall(ctx, &wxcall.Request{
 		Method: "POST", Path: "/cgi-bin/component/api_set_authorizer_option", AppID: appID,
 		Body: map[string]string{
 			"component_appid": c.appID, "authorizer_appid": appID,
@@ -342,7 +342,7 @@ func (c *Client) ListAuthorizers(ctx context.Context, offset, count int) (*Autho
 			AuthTime     int64  `json:"auth_time"`
 		} `json:"list"`
 	}
-	err := c.componentCall(ctx, &wxhttp.Request{
+	err := c.componentCall(ctx, &wxcall.Request{
 		Method: "POST", Path: "/cgi-bin/component/api_get_authorizer_list",
 		Body:       map[string]any{"component_appid": c.appID, "offset": offset, "count": count},
 		Idempotent: true,

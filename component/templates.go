@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -80,7 +80,7 @@ func (c *Client) TemplateDrafts(ctx context.Context) ([]TemplateDraft, error) {
 	var out struct {
 		List []templateJSON `json:"draft_list"`
 	}
-	err := c.componentCall(ctx, &wxhttp.Request{Method: "GET", Path: "/wxa/gettemplatedraftlist", Idempotent: true}, "access_token", &out)
+	err := c.componentCall(ctx, &wxcall.Request{Method: "GET", Path: "/wxa/gettemplatedraftlist", Idempotent: true}, "access_token", &out)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func (c *Client) Templates(ctx context.Context, t TemplateType) ([]Template, err
 	var out struct {
 		List []templateJSON `json:"template_list"`
 	}
-	err := c.componentCall(ctx, &wxhttp.Request{Method: "GET", Path: "/wxa/gettemplatelist", Query: q, Idempotent: true}, "access_token", &out)
+	err := c.componentCall(ctx, &wxcall.Request{Method: "GET", Path: "/wxa/gettemplatelist", Query: q, Idempotent: true}, "access_token", &out)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (c *Client) AddToTemplate(ctx context.Context, draftID int64, t TemplateTyp
 	if t != TemplateNormal && t != TemplateStandard {
 		return wxerr.Invalid("template_type", "TemplateNormal or TemplateStandard")
 	}
-	return c.componentCall(ctx, &wxhttp.Request{
+	return c.componentCall(ctx, &wxcall.Request{
 		Method: "POST", Path: "/wxa/addtotemplate",
 		Body: map[string]int64{"draft_id": draftID, "template_type": int64(t)},
 	}, "access_token", nil)
@@ -149,7 +149,7 @@ func (c *Client) DeleteTemplate(ctx context.Context, templateID int64) error {
 	if templateID < 0 {
 		return wxerr.Invalid("template_id", "0 or more")
 	}
-	return c.componentCall(ctx, &wxhttp.Request{
+	return c.componentCall(ctx, &wxcall.Request{
 		Method: "POST", Path: "/wxa/deletetemplate",
 		Body: map[string]int64{"template_id": templateID},
 	}, "access_token", nil)

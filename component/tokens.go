@@ -6,8 +6,8 @@ import (
 	"fmt"
 
 	"github.com/wxopen-go/wxopen/authorizer"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/tokenstore"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -69,7 +69,7 @@ func (c *Client) refreshAuthorizer(ctx context.Context, appID string) (tokenstor
 		ExpiresIn    int64  `json:"expires_in"`
 		RefreshToken string `json:"authorizer_refresh_token"`
 	}
-	err = c.componentCall(ctx, &wxhttp.Request{
+	err = c.componentCall(ctx, &wxcall.Request{
 		Method: "POST", Path: "/cgi-bin/component/api_authorizer_token",
 		Body: map[string]string{
 			"component_appid":          c.appID,

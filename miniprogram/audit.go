@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -126,8 +126,8 @@ func (c *Client) UploadAuditMedia(ctx context.Context, filename string, data []b
 	} else if len(data) > MaxAuditVideoSize {
 		return nil, wxerr.Invalid("media", "a video is at most 20 MB; got "+strconv.Itoa(len(data))+" bytes")
 	}
-	req := &wxhttp.Request{Method: "POST", Path: "/wxa/uploadmedia",
-		Upload: &wxhttp.Upload{Field: "media", FileName: filename, ContentType: ctype, Data: data}}
+	req := &wxcall.Request{Method: "POST", Path: "/wxa/uploadmedia",
+		Upload: &wxcall.Upload{Field: "media", FileName: filename, ContentType: ctype, Data: data}}
 	var out AuditMedia
 	if err := c.call(ctx, req, &out); err != nil {
 		return nil, err

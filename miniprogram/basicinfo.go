@@ -5,7 +5,7 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -104,11 +104,11 @@ func (c *Client) UploadTempMedia(ctx context.Context, kind MediaType, filename s
 	} else if kind == MediaImage {
 		return nil, wxerr.Invalid("media", "an image must be PNG, JPEG, GIF or BMP (checked by content, not by file name)")
 	}
-	req := &wxhttp.Request{
+	req := &wxcall.Request{
 		Method: "POST",
 		Path:   "/cgi-bin/media/upload",
 		Query:  map[string][]string{"type": {string(kind)}},
-		Upload: &wxhttp.Upload{Field: "media", FileName: filename, ContentType: ctype, Data: data},
+		Upload: &wxcall.Upload{Field: "media", FileName: filename, ContentType: ctype, Data: data},
 	}
 	var out Media
 	if err := c.call(ctx, req, &out); err != nil {

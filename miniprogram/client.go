@@ -30,7 +30,7 @@ import (
 	"context"
 
 	"github.com/wxopen-go/wxopen/authorizer"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -61,17 +61,17 @@ func (c *Client) ready() error {
 }
 
 // call sends a request with the authorizer's access token.
-func (c *Client) call(ctx context.Context, req *wxhttp.Request, out any) error {
+func (c *Client) call(ctx context.Context, req *wxcall.Request, out any) error {
 	if err := c.ready(); err != nil {
 		return err
 	}
 	return c.a.Call(ctx, req, out)
 }
 
-func get(path string) *wxhttp.Request {
-	return &wxhttp.Request{Method: "GET", Path: path, Idempotent: true}
+func get(path string) *wxcall.Request {
+	return &wxcall.Request{Method: "GET", Path: path, Idempotent: true}
 }
 
-func post(path string, body any, idempotent bool) *wxhttp.Request {
-	return &wxhttp.Request{Method: "POST", Path: path, Body: body, Idempotent: idempotent}
+func post(path string, body any, idempotent bool) *wxcall.Request {
+	return &wxcall.Request{Method: "POST", Path: path, Body: body, Idempotent: idempotent}
 }

@@ -21,9 +21,9 @@ import (
 	"github.com/wxopen-go/wxopen/authorizer"
 	"github.com/wxopen-go/wxopen/component"
 	"github.com/wxopen-go/wxopen/crypto"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/miniprogram"
 	"github.com/wxopen-go/wxopen/openplatform"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 	"github.com/wxopen-go/wxopen/wxtest"
 )
@@ -125,7 +125,7 @@ func newPlatform(t testing.TB) *platform {
 
 	// Fast registration needs the HTTP caller and the component token; the Platform does not export
 	// its caller yet, so the test builds one on the same base URL.
-	caller, err := wxhttp.New(wxhttp.Config{BaseURL: s.URL})
+	caller, err := authorizer.NewCaller(wxcall.Config{BaseURL: s.URL})
 	require.NoError(t, err)
 	e.fr = miniprogram.NewFastRegistration(caller, authorizer.Component{AppID: app.AppID, Token: p.Component().TokenSource()})
 	return e

@@ -6,7 +6,7 @@ import (
 	"strconv"
 
 	"github.com/wxopen-go/wxopen/authorizer"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -15,7 +15,7 @@ import (
 // is pushed to the platform's authorization event URL as notify_third_fasteregister (parsed by the
 // component package) with the new appid and an authorization code for api_query_auth.
 type FastRegistration struct {
-	caller *wxhttp.Client
+	caller *authorizer.Caller
 	comp   authorizer.Component
 }
 
@@ -91,7 +91,7 @@ func (f *FastRegistration) call(ctx context.Context, action string, body any, id
 	if f == nil || f.caller == nil || f.comp.Token == nil {
 		return wxerr.Invalid("component", "FastRegistration needs the HTTP caller and the component token (use NewFastRegistration)")
 	}
-	return f.caller.Do(ctx, &wxhttp.Request{
+	return f.caller.Do(ctx, &wxcall.Request{
 		Method:     "POST",
 		Path:       "/cgi-bin/component/fastregisterweapp",
 		Query:      url.Values{"action": {action}},

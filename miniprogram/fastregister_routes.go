@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wxopen-go/wxopen/authorizer"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -57,7 +57,7 @@ func (f *FastRegistration) do(ctx context.Context, path, action, tokenParam stri
 	if err := f.ready(); err != nil {
 		return err
 	}
-	req := &wxhttp.Request{Method: "POST", Path: path, Body: body, Token: f.comp.Token, TokenParam: tokenParam, Idempotent: idempotent}
+	req := &wxcall.Request{Method: "POST", Path: path, Body: body, Token: f.comp.Token, TokenParam: tokenParam, Idempotent: idempotent}
 	if action != "" {
 		req.Query = url.Values{"action": {action}}
 	}

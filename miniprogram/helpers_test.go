@@ -17,9 +17,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wxopen-go/wxopen/authorizer"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/miniprogram"
 	"github.com/wxopen-go/wxopen/tokenstore"
+	"github.com/wxopen-go/wxopen/wxcall"
 )
 
 const base = "https://api.weixin.qq.com"
@@ -52,14 +52,14 @@ func (s *tokens) Invalidate(_ context.Context, stale string) error {
 type env struct {
 	c      *miniprogram.Client
 	mt     *httpmock.MockTransport
-	caller *wxhttp.Client
+	caller *authorizer.Caller
 	comp   authorizer.Component
 }
 
 func setupApp(t testing.TB, appID string) *env {
 	t.Helper()
 	mt := httpmock.NewMockTransport()
-	caller, err := wxhttp.New(wxhttp.Config{HTTPClient: &http.Client{Transport: mt}})
+	caller, err := authorizer.NewCaller(wxcall.Config{HTTPClient: &http.Client{Transport: mt}})
 	require.NoError(t, err)
 	comp := authorizer.Component{AppID: "wxCOMP", Token: &tokens{name: "comp"}}
 	a := authorizer.New(appID, caller, &tokens{name: "auth"}, comp)

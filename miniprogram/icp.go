@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/wxopen-go/wxopen/authorizer"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -253,8 +253,8 @@ func (s ICPService) UploadMedia(ctx context.Context, u ICPMediaUpload) (*ICPMedi
 	if u.CertificateType > 0 {
 		fields["certificate_type"] = strconv.Itoa(u.CertificateType)
 	}
-	req := &wxhttp.Request{Method: "POST", Path: pathICPUploadMedia,
-		Upload: &wxhttp.Upload{Field: "media", FileName: u.FileName, ContentType: ctype, Data: u.Data, Fields: fields}}
+	req := &wxcall.Request{Method: "POST", Path: pathICPUploadMedia,
+		Upload: &wxcall.Upload{Field: "media", FileName: u.FileName, ContentType: ctype, Data: u.Data, Fields: fields}}
 	var out struct {
 		ICPMedia
 		CreatedAt int64 `json:"created_at"`

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/wxopen-go/wxopen/crypto"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -62,7 +62,7 @@ func (c *Client) Login(ctx context.Context, jsCode string) (*Session, error) {
 	if err := c.ready(); err != nil {
 		return nil, err
 	}
-	req := &wxhttp.Request{
+	req := &wxcall.Request{
 		Method: "GET",
 		Path:   "/sns/component/jscode2session",
 		Query: url.Values{

@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -247,8 +247,8 @@ func (p PrivacyService) UploadExtFile(ctx context.Context, filename string, text
 	case !utf8.Valid(text):
 		return "", wxerr.Invalid("file", "must be UTF-8 text")
 	}
-	req := &wxhttp.Request{Method: "POST", Path: "/cgi-bin/component/uploadprivacyextfile",
-		Upload: &wxhttp.Upload{Field: "file", FileName: filename, ContentType: "text/plain", Data: text}}
+	req := &wxcall.Request{Method: "POST", Path: "/cgi-bin/component/uploadprivacyextfile",
+		Upload: &wxcall.Upload{Field: "file", FileName: filename, ContentType: "text/plain", Data: text}}
 	var out struct {
 		MediaID string `json:"ext_file_media_id"`
 	}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -152,8 +152,8 @@ func (c *Client) UploadAuthMaterial(ctx context.Context, filename string, image 
 	var out struct {
 		MediaID string `json:"mediaid"`
 	}
-	req := &wxhttp.Request{Method: "POST", Path: "/wxa/sec/uploadauthmaterial",
-		Upload: &wxhttp.Upload{Field: "media", FileName: filename, ContentType: f.ContentType(), Data: image}}
+	req := &wxcall.Request{Method: "POST", Path: "/wxa/sec/uploadauthmaterial",
+		Upload: &wxcall.Upload{Field: "media", FileName: filename, ContentType: f.ContentType(), Data: image}}
 	if err := c.call(ctx, req, &out); err != nil {
 		return "", err
 	}

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -174,7 +174,7 @@ func (c *Client) CreateQRCode(ctx context.Context, r CreateQRCodeRequest) (*Imag
 }
 
 // image sends req and returns the image it answers; a JSON answer is the errcode's *wxerr.APIError.
-func (c *Client) image(ctx context.Context, req *wxhttp.Request) (*Image, error) {
+func (c *Client) image(ctx context.Context, req *wxcall.Request) (*Image, error) {
 	if err := c.ready(); err != nil {
 		return nil, err
 	}

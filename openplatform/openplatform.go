@@ -11,7 +11,7 @@ import (
 	"errors"
 
 	"github.com/wxopen-go/wxopen/authorizer"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -46,7 +46,7 @@ func (c *Client) call(ctx context.Context, path, openAppID string, idempotent bo
 	if c == nil || c.a == nil {
 		return wxerr.Invalid("authorizer", "openplatform.Client needs an authorizer client (use openplatform.New)")
 	}
-	return c.a.Call(ctx, &wxhttp.Request{
+	return c.a.Call(ctx, &wxcall.Request{
 		Method:     "POST",
 		Path:       path,
 		Body:       appIDBody{AppID: c.a.AppID(), OpenAppID: openAppID},

@@ -15,9 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wxopen-go/wxopen/authorizer"
-	"github.com/wxopen-go/wxopen/internal/wxhttp"
 	"github.com/wxopen-go/wxopen/openplatform"
 	"github.com/wxopen-go/wxopen/tokenstore"
+	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -49,7 +49,7 @@ const base = "https://api.weixin.qq.com"
 func setup(t *testing.T) (*openplatform.Client, *httpmock.MockTransport) {
 	t.Helper()
 	mt := httpmock.NewMockTransport()
-	caller, err := wxhttp.New(wxhttp.Config{HTTPClient: &http.Client{Transport: mt}})
+	caller, err := authorizer.NewCaller(wxcall.Config{HTTPClient: &http.Client{Transport: mt}})
 	require.NoError(t, err)
 	a := authorizer.New("wxAUTH", caller, &tokens{name: "auth"}, authorizer.Component{AppID: "wxCOMP", Token: &tokens{name: "comp"}})
 	return openplatform.New(a), mt
