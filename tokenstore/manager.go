@@ -527,8 +527,9 @@ func (s *Source) fallback(old *cached, err error) (Token, error) {
 	now := s.m.clock() // after the failed call, which may have taken long: never serve an expired token
 	if old == nil || old == deleted || old.tok.Expired(now) {
 		if errors.Is(err, errBusy) {
-			err = fmt.Errorf("tokenstore: %s: %w", s.key, err)
+			return Token{}, fmt.Errorf("tokenstore: %s: %w", s.key, err)
 		}
+		s.release(old)
 		return Token{}, err
 	}
 	var d time.Duration
@@ -551,6 +552,20 @@ func (s *Source) fallback(old *cached, err error) (Token, error) {
 		return Token{}, err
 	}
 	return old.tok, nil
+}
+
+// release drops the key's entry after a refresh that left it without a valid token (an account
+// revoked at another instance, an appid never authorised, WeChat or the Store down), so that the
+// Manager keeps no memory for keys that have no token: the next call adds the entry again. It does
+// nothing if a token was installed meanwhile (Set). A Source still held goes on working through the
+// key's new entry, as after Delete.
+func (s *Source) release(old *cached) {
+	if old == deleted || !s.cur.CompareAndSwap(old, deleted) {
+		return
+	}
+	if s.m.entries.CompareAndDelete(s.key, s) {
+		s.m.n.Add(-1)
+	}
 }
 
 // refreshTime is when a token fetched (or read) at now is due: its expiry less the margin, less up to

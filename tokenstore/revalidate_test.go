@@ -329,3 +329,35 @@ func TestBackgroundRefreshesAreBounded(t *testing.T) {
 	}, 10*time.Second, 10*time.Millisecond)
 	settled(t, goroutines)
 }
+
+// A key whose refresh fails with no valid token (an account revoked at another instance, an appid
+// never authorised) leaves no entry behind; a Source held across it goes on working.
+func TestFailedRefreshWithoutTokenReleasesEntry(t *testing.T) {
+	errRevoked := errors.New("not authorised")
+	var ok atomic.Bool
+	fetch := func(_ context.Context, key string) (tokenstore.Token, error) {
+		if !ok.Load() {
+			return tokenstore.Token{}, errRevoked
+		}
+		return tokenstore.Token{Value: key + "-tok", ExpiresAt: time.Now().Add(time.Hour)}, nil
+	}
+	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), fetch)
+	ctx := context.Background()
+	held := m.Source("held")
+	for i := range 1000 {
+		_, err := m.Token(ctx, fmt.Sprintf("k%d", i))
+		require.ErrorIs(t, err, errRevoked)
+	}
+	_, err := held.Token(ctx)
+	require.ErrorIs(t, err, errRevoked)
+	assert.Zero(t, m.Len(), "no entry kept for keys without a token")
+
+	ok.Store(true)
+	tok, err := held.Token(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "held-tok", tok.Value)
+	assert.Equal(t, 1, m.Len())
+	tok, err = m.Token(ctx, "held")
+	require.NoError(t, err)
+	assert.Equal(t, "held-tok", tok.Value, "the held Source and the Manager serve the same entry")
+}
