@@ -138,6 +138,14 @@ func (s ICPService) items(ctx context.Context, path string, out any) error {
 			raw = t.items
 		} else {
 			v, err, _ := l.flight.Do(path, func() (any, error) {
+				// A flight that ended between our miss and this call has filled the cache: use it
+				// rather than asking WeChat again.
+				l.mu.Lock()
+				t, ok := l.tables[path]
+				l.mu.Unlock()
+				if ok && l.now().Before(t.expires) {
+					return t.items, nil
+				}
 				r, err := fetch()
 				if err != nil {
 					return nil, err
