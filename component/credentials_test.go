@@ -177,14 +177,21 @@ func TestHandledPushMemoryFailures(t *testing.T) {
 	require.Equal(t, http.StatusOK, d.to(hd))
 	require.Equal(t, http.StatusOK, d.to(hd))
 	assert.Equal(t, 2, n)
-	assert.Contains(t, logs.String(), "cannot read the handled-push memory")
-	assert.Contains(t, logs.String(), "cannot write the handled-push memory")
+	assert.Contains(t, logs.String(), "cannot write the handled-push memory; handling the push without it")
+	assert.Contains(t, logs.String(), "cannot write the handled-push memory\"")
 
 	// Back: remembered.
 	h.creds.failGet, h.creds.failSet = nil, nil
 	require.Equal(t, http.StatusOK, d.to(hd))
 	require.Equal(t, http.StatusOK, d.to(hd))
 	assert.Equal(t, 3, n)
+
+	// Writes work but reads fail: the memory is held, and what holds it cannot be read (a claim of
+	// another delivery, or the handled mark): the push is handled again rather than dropped.
+	h.creds.failGet = func(key string) bool { return strings.Contains(key, ":push:") }
+	require.Equal(t, http.StatusOK, d.to(hd))
+	assert.Equal(t, 4, n)
+	assert.Contains(t, logs.String(), "cannot read the handled-push memory; handling the push without it")
 }
 
 // An exchanged-code memory that cannot be decoded is not taken for "no exchange": the code (maybe

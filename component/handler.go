@@ -85,10 +85,14 @@ type HandlerConfig struct {
 // callback, and answers "success". Handling runs with the request's context values but not its
 // cancellation (WeChat hangs up after about 5 seconds; a credential write must not be cut short), for
 // at most a minute; concurrent deliveries of the same push to one instance share one handling. A push
-// is remembered as handled in the credential store once it was handled successfully, for at least
-// twice the timestamp window, so that a retry or replay at any instance sharing that store is answered
-// without acting again (deliveries racing at two instances may both act; the credential writes stay
-// correct: authorisation events are ordered and written conditionally). GET requests with signature and echostr (URL verification) are
+// is claimed in the credential store before it is handled (a compare-and-swap over nothing, held for
+// WeChat's 5-second answer window), and remembered as handled once it was handled successfully, for at
+// least twice the timestamp window. So a retry or replay at any instance sharing that store is
+// answered without acting again, and a delivery that arrives at another instance while the push is
+// being handled waits for that outcome: success, or the push released by a failed handling (it then
+// handles the push), or the claim lapsed (a holder that died, or that took longer than WeChat waits).
+// Only a handling slower than the answer window can run alongside another; the credential writes stay
+// correct even then (authorisation events are ordered and written conditionally). GET requests with signature and echostr (URL verification) are
 // answered with echostr. Status codes:
 //
 //	200 success  handled, or a replay of a push already handled

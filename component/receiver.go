@@ -3,6 +3,7 @@ package component
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wxopen-go/wxopen/crypto"
@@ -140,13 +142,15 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request, dispatch func(
 	_, err, _ = rc.flight.Do(key, func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), dispatchTimeout)
 		defer cancel()
-		if rc.handled(ctx, mkey) {
-			return nil, nil // handled before (here or at another instance): a retry or a replay
+		claim, handled, err := rc.claim(ctx, mkey)
+		if err != nil || handled {
+			return nil, err // handled before (here or at another instance: a retry or a replay), or waited too long
 		}
 		if err := dispatch(ctx, plain); err != nil {
+			rc.release(ctx, mkey, claim)
 			return nil, err
 		}
-		rc.markHandled(ctx, mkey)
+		rc.markHandled(ctx, mkey, claim)
 		return nil, nil
 	})
 	if err != nil {
@@ -231,23 +235,82 @@ func pushKey(b []byte) string {
 
 func (rc *receiver) memoryKey(kind, key string) string { return rc.c.appID + ":push:" + kind + key }
 
-// handled reports whether the push of memory key mkey (memoryKey("", pushKey(…))) was handled, by
-// any instance. A store failure counts as not handled (it is logged): handling a push twice beats
-// dropping it.
-func (rc *receiver) handled(ctx context.Context, mkey string) bool {
-	_, err := rc.c.creds.Get(ctx, mkey)
-	if err != nil && !errors.Is(err, tokenstore.ErrNotFound) {
-		rc.warn(ctx, "cannot read the handled-push memory", slog.String("error", err.Error()))
+// The handled-push memory of a push holds, under memoryKey("", pushKey(…)), either a claim
+// (claimPrefix and a random owner, for pushClaimLease) while one delivery handles the push, or
+// handledMark once it was handled.
+const (
+	handledMark = "1"
+	claimPrefix = "pending:"
+	// pushClaimLease is how long a delivery holds a push while it handles it: WeChat's answer window.
+	// A delivery of the same push at another instance meanwhile waits for the holder's outcome. Once
+	// the lease lapses (the holder died, or took longer than WeChat waits, and WeChat has retried),
+	// the next delivery takes the push over.
+	pushClaimLease = 5 * time.Second
+	// pushClaimPoll is how often a waiting delivery reads the memory again.
+	pushClaimPoll = 25 * time.Millisecond
+)
+
+// claim takes the push of memory key mkey for this delivery, by a compare-and-swap over nothing. It
+// reports handled when the push was handled before, by any instance. While another delivery holds
+// the push it waits (reading every pushClaimPoll) until that one marks it handled, releases it
+// (failed) or its lease lapses. A store failure is logged and the push is handled without a claim
+// (claim ""): handling a push twice beats dropping it. It returns an error only when ctx ends while
+// it waits.
+func (rc *receiver) claim(ctx context.Context, mkey string) (claim string, handled bool, err error) {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	own := claimPrefix + hex.EncodeToString(b[:])
+	for {
+		ok, err := rc.c.creds.CompareAndSwap(ctx, mkey, "", tokenstore.Token{Value: own, ExpiresAt: time.Now().Add(pushClaimLease)})
+		if err != nil {
+			rc.warn(ctx, "cannot write the handled-push memory; handling the push without it", slog.String("error", err.Error()))
+			return "", false, nil
+		}
+		if ok {
+			return own, false, nil
+		}
+		held, err := rc.c.creds.Get(ctx, mkey)
+		switch {
+		case errors.Is(err, tokenstore.ErrNotFound):
+			continue // released or lapsed since: take it
+		case err != nil:
+			rc.warn(ctx, "cannot read the handled-push memory; handling the push without it", slog.String("error", err.Error()))
+			return "", false, nil
+		case !strings.HasPrefix(held.Value, claimPrefix):
+			return "", true, nil
+		}
+		t := time.NewTimer(pushClaimPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", false, fmt.Errorf("waiting for another delivery of the push: %w", ctx.Err())
+		case <-t.C:
+		}
 	}
-	return err == nil
 }
 
-// markHandled remembers the push of memory key mkey as handled, once it was handled successfully. A failure is
-// logged: a replay would then be handled again.
-func (rc *receiver) markHandled(ctx context.Context, mkey string) {
-	_, err := rc.c.creds.CompareAndSwap(ctx, mkey, "", tokenstore.Token{Value: "1", ExpiresAt: time.Now().Add(rc.ttl)})
-	if err != nil {
+// markHandled remembers the push of memory key mkey as handled (for ttl), over this delivery's claim
+// (or over nothing when claim is ""). A failure is logged: a replay would then be handled again.
+func (rc *receiver) markHandled(ctx context.Context, mkey, claim string) {
+	ok, err := rc.c.creds.CompareAndSwap(ctx, mkey, claim, tokenstore.Token{Value: handledMark, ExpiresAt: time.Now().Add(rc.ttl)})
+	switch {
+	case err != nil:
 		rc.warn(ctx, "cannot write the handled-push memory", slog.String("error", err.Error()))
+	case !ok && claim != "":
+		// The claim lapsed while the push was handled, and another delivery took it over: that one
+		// writes the memory.
+		rc.warn(ctx, "the push was handled after its claim lapsed; another delivery may handle it too")
+	}
+}
+
+// release gives up this delivery's claim on a push it failed to handle, so that WeChat's retry, at
+// any instance, handles it without waiting for the lease. A failure is logged: the claim lapses.
+func (rc *receiver) release(ctx context.Context, mkey, claim string) {
+	if claim == "" {
+		return
+	}
+	if _, err := rc.c.creds.CompareAndDelete(ctx, mkey, claim); err != nil {
+		rc.warn(ctx, "cannot release the push's claim; it lapses after "+pushClaimLease.String(), slog.String("error", err.Error()))
 	}
 }
 
