@@ -55,7 +55,10 @@ func deliverAsync(d delivery, h http.Handler) <-chan int {
 // The same push at two instances at once: the second waits for the first's outcome and does not run
 // the callback again.
 func TestSamePushAtTwoInstancesRunsOnce(t *testing.T) {
-	creds := newFailingStore(nil)
+	forEachClaimStore(t, testSamePushRunsOnce)
+}
+
+func testSamePushRunsOnce(t *testing.T, creds tokenstore.Store) {
 	a, b := newGatedNode(t, "A", creds), newGatedNode(t, "B", creds)
 	d := newDelivery(t, event("x_event", time.Now(), "N", "1"))
 
@@ -80,7 +83,10 @@ func TestSamePushAtTwoInstancesRunsOnce(t *testing.T) {
 
 // When the first instance fails, the one waiting takes the push over and handles it.
 func TestSamePushAtTwoInstancesFirstFails(t *testing.T) {
-	creds := newFailingStore(nil)
+	forEachClaimStore(t, testSamePushFirstFails)
+}
+
+func testSamePushFirstFails(t *testing.T, creds tokenstore.Store) {
 	a, b := newGatedNode(t, "A", creds), newGatedNode(t, "B", creds)
 	d := newDelivery(t, event("x_event", time.Now(), "N", "2"))
 
@@ -106,7 +112,10 @@ func TestSamePushAtTwoInstancesFirstFails(t *testing.T) {
 // An instance that died while handling a push holds it only for a short lease: the retry that
 // follows WeChat's answer window handles it.
 func TestPushHeldByDeadInstanceLapses(t *testing.T) {
-	creds := newFailingStore(nil)
+	forEachClaimStore(t, testPushHeldByDeadInstanceLapses)
+}
+
+func testPushHeldByDeadInstanceLapses(t *testing.T, creds tokenstore.Store) {
 	b := newGatedNode(t, "B", creds)
 	plain := event("x_event", time.Now(), "N", "3")
 	sum := sha256.Sum256([]byte(plain))
