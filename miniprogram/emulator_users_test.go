@@ -113,7 +113,7 @@ func (e *platform) release(ctx context.Context, mp *miniprogram.Client, pages ..
 	_, err = mp.SubmitAudit(ctx, miniprogram.SubmitAuditRequest{ItemList: []miniprogram.AuditItem{{Address: pages[0], Title: "首页",
 		FirstClass: cats[0].FirstClass, SecondClass: cats[0].SecondClass, FirstID: cats[0].FirstID, SecondID: cats[0].SecondID}}})
 	require.NoError(e.t, err)
-	require.NoError(e.t, e.s.Audit(ctx, shopApp, true, ""))
+	require.NoError(e.t, e.s.Audit(ctx, mp.AppID(), true, ""))
 	require.NoError(e.t, mp.Release(ctx))
 }
 
@@ -223,6 +223,11 @@ func TestEmulatorSubscribeMessages(t *testing.T) {
 
 	msg := miniprogram.SendRequest{ToUser: "oUSER1", TemplateID: id, Page: "pages/order/index?id=7",
 		Data: map[string]string{"character_string1": "A001", "amount2": "12.00元", "thing3": "请取餐"}}
+	assert.Equal(t, wxerr.Code(40003), wxerr.CodeOf(sub.Send(ctx, msg)), "a user the mini program does not know")
+	_, err = e.mini(shop).Login(ctx, e.s.IssueLoginCode(shop, "oUSER1"))
+	require.NoError(t, err)
+	assert.Equal(t, wxerr.Code(41030), wxerr.CodeOf(sub.Send(ctx, msg)), "the page is in no released version")
+	e.release(ctx, e.mini(shop), "pages/index/index", "pages/order/index")
 	assert.Equal(t, wxerr.Code(43101), wxerr.CodeOf(sub.Send(ctx, msg)), "not subscribed")
 	e.s.AcceptSubscription(shop, "oUSER1", id)
 	require.NoError(t, sub.Send(ctx, msg))

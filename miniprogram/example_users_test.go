@@ -77,7 +77,7 @@ func ExampleSubscribe_Send() {
 	}
 	emu.AcceptSubscription(shop, "oUSER1", id) // the user taps "allow" in the mini program
 
-	err = sub.Send(ctx, miniprogram.SendRequest{ToUser: "oUSER1", TemplateID: id, Page: "pages/order/index?id=7",
+	err = sub.Send(ctx, miniprogram.SendRequest{ToUser: "oUSER1", TemplateID: id,
 		Data: map[string]string{"character_string1": "A012", "thing2": "请到前台取餐"}})
 	fmt.Println(err)
 	err = sub.Send(ctx, miniprogram.SendRequest{ToUser: "oUSER1", TemplateID: id,

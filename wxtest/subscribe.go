@@ -4,6 +4,18 @@ package wxtest
 // by the test with AddPublicTemplate), each account's private templates, users' subscriptions
 // (AcceptSubscription plays wx.requestSubscribeMessage) and the messages sent, which
 // SentSubscribeMessages returns.
+//
+// Rules of send, in the order the emulator checks them:
+//   - touser is an openid of this mini program's users (40003): a user the mini program knows,
+//     because they logged in (jscode2session of an IssueLoginCode code) or accepted one of its
+//     templates (AcceptSubscription). An openid is per mini program, so another one's user is unknown.
+//   - template_id is one of the account's private templates (40037); miniprogram_state and lang are
+//     among the documented values (40097).
+//   - page, when given, is a page (its query left aside) of the version the message opens (41030):
+//     the released version for miniprogram_state formal (the default), the last commit for trial and
+//     developer. A leading "/" is not a page path (WeChat's samples have none; the emulator's choice).
+//   - data fills every key of the template within its rule (47003).
+//   - the user accepted the template (43101): a one-time acceptance is used up by the send.
 
 import (
 	"encoding/json"
@@ -81,6 +93,7 @@ type subState struct {
 	public   []*PublicTemplate                 // tid = index + 1
 	private  map[string][]*subPriv             // by appid
 	accepted map[string]int                    // appid/openid/priTmplId → sends left (-1: long-term)
+	users    map[userKey]bool                  // users who accepted a template of the mini program
 	sent     map[string][]SentSubscribeMessage // by appid
 }
 
@@ -92,7 +105,8 @@ type subPriv struct {
 
 func (s *Server) subs() *subState {
 	return groupState(s, func() *subState {
-		return &subState{private: map[string][]*subPriv{}, accepted: map[string]int{}, sent: map[string][]SentSubscribeMessage{}}
+		return &subState{private: map[string][]*subPriv{}, accepted: map[string]int{}, users: map[userKey]bool{},
+			sent: map[string][]SentSubscribeMessage{}}
 	})
 }
 
@@ -108,11 +122,13 @@ func (s *Server) AddPublicTemplate(t PublicTemplate) (tid int) {
 
 // AcceptSubscription plays the user openID accepting the template priTmplID of the mini program
 // appID in wx.requestSubscribeMessage: one more message of a one-time template may be sent (each
-// acceptance adds one), any number of a long-term one.
+// acceptance adds one), any number of a long-term one. The user becomes one the mini program knows,
+// so a send to them is refused with 43101 (not 40003) once their acceptances are used up.
 func (s *Server) AcceptSubscription(appID, openID, priTmplID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.subs()
+	st.users[userKey{appID, openID}] = true
 	k := appID + "/" + openID + "/" + priTmplID
 	for _, p := range st.private[appID] {
 		if p.id == priTmplID && p.typ == 3 {
@@ -296,9 +312,7 @@ func (s *Server) subDelete(c *call) (any, error) {
 // subValueMax are the maximal lengths of values by kind (digest 20, unverified there too).
 var subValueMax = map[string]int{"thing": 20, "number": 32, "letter": 32, "symbol": 5, "character_string": 32, "name": 10, "phrase": 5}
 
-// subSend: POST /cgi-bin/message/subscribe/send — the template must be the account's, the data must
-// fill its keys within their rules (47003), and the user must have accepted it (43101; a one-time
-// acceptance is used up by the send).
+// subSend: POST /cgi-bin/message/subscribe/send, with the rules of this file's comment.
 func (s *Server) subSend(c *call) (any, error) {
 	var req struct {
 		ToUser     string `json:"touser"`
@@ -315,7 +329,7 @@ func (s *Server) subSend(c *call) (any, error) {
 	}
 	appID := c.authorizerAppID
 	st := s.subs()
-	if req.ToUser == "" {
+	if req.ToUser == "" || !s.knownUser(appID, req.ToUser) {
 		return nil, apiErr(codeSubBadOpenID, "invalid openid")
 	}
 	i := slices.IndexFunc(st.private[appID], func(p *subPriv) bool { return p.id == req.TemplateID })
@@ -332,6 +346,9 @@ func (s *Server) subSend(c *call) (any, error) {
 	case "", "zh_CN", "en_US", "zh_HK", "zh_TW":
 	default:
 		return nil, apiErr(wxerr.CodeInvalidParams, "invalid args hint: lang")
+	}
+	if req.Page != "" && !s.pageOpens(appID, req.State, req.Page) {
+		return nil, apiErr(codeInvalidPage, "invalid page hint: not a page of the "+versionName(req.State)+" version")
 	}
 	data := map[string]string{}
 	for _, key := range templateKeys(p.content) {
@@ -363,6 +380,37 @@ func (s *Server) subSend(c *call) (any, error) {
 	st.sent[appID] = append(st.sent[appID], SentSubscribeMessage{AppID: appID, ToUser: req.ToUser, TemplateID: p.id,
 		Page: req.Page, State: req.State, Lang: req.Lang, Data: data, At: c.now})
 	return answerOK(), nil
+}
+
+// knownUser reports whether openID is a user of the mini program appID: one who logged in or
+// accepted one of its templates. Call with s.mu held.
+func (s *Server) knownUser(appID, openID string) bool {
+	k := userKey{appID, openID}
+	_, loggedIn := s.sessions[k]
+	return loggedIn || s.subs().users[k]
+}
+
+// versionName names the version a message of miniprogram_state state opens.
+func versionName(state string) string {
+	if state == "" || state == "formal" {
+		return "released"
+	}
+	return "trial"
+}
+
+// pageOpens reports whether page (with its query, if any) is a page of the version of appID that a
+// message of miniprogram_state state opens. Call with s.mu held.
+func (s *Server) pageOpens(appID, state, page string) bool {
+	app := s.mp().apps[appID]
+	if app == nil {
+		return false
+	}
+	v := app.released
+	if versionName(state) != "released" {
+		v = app.trial
+	}
+	path, _, _ := strings.Cut(page, "?")
+	return v != nil && slices.Contains(v.pages, path)
 }
 
 // templateKeys returns the keys of a template's content ("thing1" of "{{thing1.DATA}}"), sorted.

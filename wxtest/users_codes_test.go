@@ -2,6 +2,7 @@ package wxtest_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -175,7 +176,13 @@ func TestSubscribeValidatesLikeWeChat(t *testing.T) {
 		return e.do(http.MethodPost, "/cgi-bin/message/subscribe/send", q, body)
 	}
 	ok := map[string]string{"thing1": "上课", "phrase2": "已完成"}
-	requireCode(t, 43101, send(ok, nil))
+	requireCode(t, 40003, send(ok, nil), "oUSER never opened the mini program: unknown, not unsubscribed")
+	const other = "wx2222222222222222"
+	e.s.AddAuthorizer(wxtest.Authorizer{AppID: other, MiniProgram: true, Categories: []wxtest.Category{cat}})
+	e.s.AcceptSubscription(other, "oUSER", id)
+	requireCode(t, 40003, send(ok, nil), "a user of another mini program: openids are per mini program")
+	e.login(miniApp, "oUSER")
+	requireCode(t, 43101, send(ok, nil), "a known user who did not accept the template")
 	e.s.AcceptSubscription(miniApp, "oUSER", id)
 	requireCode(t, 47003, send(map[string]string{"thing1": strings.Repeat("字", 21), "phrase2": "好"}, nil))
 	requireCode(t, 47003, send(map[string]string{"thing1": "x", "phrase2": "太长了的短语"}, nil))
@@ -186,6 +193,23 @@ func TestSubscribeValidatesLikeWeChat(t *testing.T) {
 		requireCode(t, 0, send(ok, nil), "a long-term subscription is not used up")
 	}
 	assert.Len(t, e.s.SentSubscribeMessages(miniApp), 3)
+
+	// page: a page of the version the message opens (41030), its query aside.
+	requireCode(t, 41030, send(ok, map[string]any{"page": "pages/index/index"}), "nothing released")
+	requireCode(t, 41030, send(ok, map[string]any{"page": "pages/index/index", "miniprogram_state": "trial"}), "nothing committed")
+	e.releasePages(at, miniApp, "1.0.0", "pages/index/index", "pages/order/index")
+	requireCode(t, 0, send(ok, map[string]any{"page": "pages/order/index?id=7"}))
+	requireCode(t, 0, send(ok, map[string]any{"page": "pages/order/index", "miniprogram_state": "formal"}))
+	for name, page := range map[string]string{"not released": "pages/missing/index?id=7", "leading slash": "/pages/order/index",
+		"query only": "?id=7", "page of the query": "pages/x?pages/order/index"} {
+		requireCode(t, 41030, send(ok, map[string]any{"page": page}), name)
+	}
+	e.commitPages(at, "1.1.0", "pages/index/index", "pages/new/index")
+	requireCode(t, 0, send(ok, map[string]any{"page": "pages/new/index", "miniprogram_state": "trial"}), "the trial version has it")
+	requireCode(t, 0, send(ok, map[string]any{"page": "pages/new/index", "miniprogram_state": "developer"}))
+	requireCode(t, 41030, send(ok, map[string]any{"page": "pages/new/index"}), "the released version has not")
+	requireCode(t, 41030, send(ok, map[string]any{"page": "pages/order/index", "miniprogram_state": "trial"}), "dropped by the last commit")
+	assert.Len(t, e.s.SentSubscribeMessages(miniApp), 7, "refused sends are not recorded")
 	requireCode(t, 40037, e.do(http.MethodPost, "/wxaapi/newtmpl/deltemplate", q, map[string]any{"priTmplId": "nope"}))
 
 	// A number keyword takes digits only (digest 20: number ≤ 32 digits).
@@ -198,6 +222,42 @@ func TestSubscribeValidatesLikeWeChat(t *testing.T) {
 	e.s.AcceptSubscription(miniApp, "oUSER", id)
 	requireCode(t, 47003, send(map[string]string{"number1": "A12", "thing2": "取餐"}, nil))
 	requireCode(t, 0, send(map[string]string{"number1": "12.5", "thing2": "取餐"}, nil))
+}
+
+// login plays the user openID logging in to the mini program appID: wx.login, then jscode2session.
+func (e *env) login(appID, openID string) {
+	e.t.Helper()
+	requireCode(e.t, 0, e.do(http.MethodGet, "/sns/component/jscode2session", url.Values{"appid": {appID},
+		"js_code": {e.s.IssueLoginCode(appID, openID)}, "grant_type": {"authorization_code"}, "component_appid": {e.app.AppID},
+		"component_access_token": {e.componentToken()}}, nil))
+}
+
+// commitPages commits a new code template with pages as the trial version of the mini program of the
+// access token at, and waits for its privacy scan.
+func (e *env) commitPages(at, version string, pages ...string) {
+	e.t.Helper()
+	ct := e.componentToken()
+	draft := e.s.AddTemplateDraft(wxtest.TemplateDraft{UserVersion: version, UserDesc: "template"})
+	requireCode(e.t, 0, e.do(http.MethodPost, "/wxa/addtotemplate", tokenQuery("access_token", ct), map[string]int{"draft_id": draft}))
+	ids := e.s.TemplateIDs()
+	ext, err := json.Marshal(map[string]any{"pages": pages})
+	require.NoError(e.t, err)
+	q := url.Values{"access_token": {at}}
+	requireCode(e.t, 0, e.do(http.MethodPost, "/wxa/commit", q, map[string]any{"template_id": ids[len(ids)-1], "ext_json": string(ext),
+		"user_version": version, "user_desc": "v" + version}))
+	e.s.Advance(wxtest.PrivacyScanTime)
+	requireCode(e.t, 0, e.do(http.MethodGet, "/wxa/security/get_code_privacy_info", q, nil))
+}
+
+// releasePages commits pages, has them approved and releases them, for the mini program appID of the
+// access token at.
+func (e *env) releasePages(at, appID, version string, pages ...string) {
+	e.t.Helper()
+	e.commitPages(at, version, pages...)
+	q := url.Values{"access_token": {at}}
+	requireCode(e.t, 0, e.do(http.MethodPost, "/wxa/submit_audit", q, map[string]any{"item_list": []map[string]any{{"address": pages[0], "title": "首页"}}}))
+	require.NoError(e.t, e.s.Audit(context.Background(), appID, true, ""))
+	requireCode(e.t, 0, e.do(http.MethodPost, "/wxa/release", q, "{}"))
 }
 
 // flipLastHex changes the last hex digit of sig, so the result always differs from sig.
