@@ -182,11 +182,37 @@ const (
 
 // GrayReleasePlan is the grey release plan.
 type GrayReleasePlan struct {
-	Status                  GrayStatus `json:"status"`
-	CreateTimestamp         int64      `json:"create_timestamp"`
-	Percentage              int        `json:"gray_percentage"`
-	SupportExperiencerFirst bool       `json:"support_experiencer_first"`
-	SupportDebugerFirst     bool       `json:"support_debuger_first"`
+	Status GrayStatus `json:"status"`
+	// CreateTimestamp is when the plan was made (create_timestamp, unix seconds on the wire); zero
+	// when WeChat gave none.
+	CreateTimestamp         time.Time `json:"-"`
+	Percentage              int       `json:"gray_percentage"`
+	SupportExperiencerFirst bool      `json:"support_experiencer_first"`
+	SupportDebugerFirst     bool      `json:"support_debuger_first"`
+}
+
+// UnmarshalJSON decodes WeChat's form, create_timestamp in unix seconds.
+func (g *GrayReleasePlan) UnmarshalJSON(b []byte) error {
+	type plain GrayReleasePlan
+	var w struct {
+		plain
+		CreateTimestamp int64 `json:"create_timestamp"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*g = GrayReleasePlan(w.plain)
+	g.CreateTimestamp = unixTime(w.CreateTimestamp)
+	return nil
+}
+
+// MarshalJSON encodes WeChat's form again.
+func (g GrayReleasePlan) MarshalJSON() ([]byte, error) {
+	type plain GrayReleasePlan
+	return json.Marshal(struct {
+		plain
+		CreateTimestamp int64 `json:"create_timestamp"`
+	}{plain(g), unixSeconds(g.CreateTimestamp)})
 }
 
 // GrayReleasePlan returns the grey release plan.

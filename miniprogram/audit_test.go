@@ -89,7 +89,7 @@ func TestGrayRelease(t *testing.T) {
 		reply: `{"errcode":0,"gray_release_plan":{"status":1,"create_timestamp":1700000000,"gray_percentage":50,"support_experiencer_first":true,"support_debuger_first":false}}`})
 	p, err := e.c.GrayReleasePlan(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, &miniprogram.GrayReleasePlan{Status: miniprogram.GrayRunning, CreateTimestamp: 1700000000, Percentage: 50, SupportExperiencerFirst: true}, p)
+	assert.Equal(t, &miniprogram.GrayReleasePlan{Status: miniprogram.GrayRunning, CreateTimestamp: time.Unix(1700000000, 0), Percentage: 50, SupportExperiencerFirst: true}, p)
 
 	e.expect(t, call{method: "GET", path: "/wxa/revertgrayrelease", reply: `{"errcode":0}`})
 	require.NoError(t, e.c.RevertGrayRelease(ctx))

@@ -2,8 +2,10 @@ package miniprogram
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
@@ -75,9 +77,35 @@ const (
 
 // Media is an uploaded temporary media file; WeChat keeps it for three days.
 type Media struct {
-	Type      MediaType `json:"type"`
-	MediaID   string    `json:"media_id"`
-	CreatedAt int64     `json:"created_at"` // unix seconds
+	Type    MediaType `json:"type"`
+	MediaID string    `json:"media_id"`
+	// CreatedAt is when WeChat stored the file (created_at, unix seconds on the wire); zero when it
+	// gave none.
+	CreatedAt time.Time `json:"-"`
+}
+
+// UnmarshalJSON decodes WeChat's form, created_at in unix seconds.
+func (m *Media) UnmarshalJSON(b []byte) error {
+	type plain Media
+	var w struct {
+		plain
+		CreatedAt int64 `json:"created_at"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*m = Media(w.plain)
+	m.CreatedAt = unixTime(w.CreatedAt)
+	return nil
+}
+
+// MarshalJSON encodes WeChat's form again.
+func (m Media) MarshalJSON() ([]byte, error) {
+	type plain Media
+	return json.Marshal(struct {
+		plain
+		CreatedAt int64 `json:"created_at"`
+	}{plain(m), unixSeconds(m.CreatedAt)})
 }
 
 // UploadTempMedia uploads data as temporary media of the given kind under filename (sent as
@@ -201,11 +229,39 @@ type BasicInfo struct {
 
 // WxVerifyInfo is the account's WeChat verification state.
 type WxVerifyInfo struct {
-	QualificationVerify   bool  `json:"qualification_verify"`
-	NamingVerify          bool  `json:"naming_verify"`
-	AnnualReview          bool  `json:"annual_review"`
-	AnnualReviewBeginTime int64 `json:"annual_review_begin_time"`
-	AnnualReviewEndTime   int64 `json:"annual_review_end_time"`
+	QualificationVerify bool `json:"qualification_verify"`
+	NamingVerify        bool `json:"naming_verify"`
+	AnnualReview        bool `json:"annual_review"`
+	// AnnualReviewBeginTime and AnnualReviewEndTime bound the annual review (unix seconds on the
+	// wire); zero when WeChat gave none.
+	AnnualReviewBeginTime time.Time `json:"-"`
+	AnnualReviewEndTime   time.Time `json:"-"`
+}
+
+// UnmarshalJSON decodes WeChat's form, the annual review times in unix seconds.
+func (v *WxVerifyInfo) UnmarshalJSON(b []byte) error {
+	type plain WxVerifyInfo
+	var w struct {
+		plain
+		AnnualReviewBeginTime int64 `json:"annual_review_begin_time"`
+		AnnualReviewEndTime   int64 `json:"annual_review_end_time"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = WxVerifyInfo(w.plain)
+	v.AnnualReviewBeginTime, v.AnnualReviewEndTime = unixTime(w.AnnualReviewBeginTime), unixTime(w.AnnualReviewEndTime)
+	return nil
+}
+
+// MarshalJSON encodes WeChat's form again.
+func (v WxVerifyInfo) MarshalJSON() ([]byte, error) {
+	type plain WxVerifyInfo
+	return json.Marshal(struct {
+		plain
+		AnnualReviewBeginTime int64 `json:"annual_review_begin_time"`
+		AnnualReviewEndTime   int64 `json:"annual_review_end_time"`
+	}{plain(v), unixSeconds(v.AnnualReviewBeginTime), unixSeconds(v.AnnualReviewEndTime)})
 }
 
 // SignatureInfo is the introduction and its change quota.

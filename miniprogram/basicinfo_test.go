@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
@@ -63,7 +64,7 @@ func TestUploadTempMediaOtherKinds(t *testing.T) {
 	})
 	m, err := e.c.UploadTempMedia(ctx, miniprogram.MediaVoice, "hello.amr", []byte("#!AMR...."))
 	require.NoError(t, err)
-	assert.Equal(t, &miniprogram.Media{Type: miniprogram.MediaVoice, MediaID: "V1", CreatedAt: 5}, m)
+	assert.Equal(t, &miniprogram.Media{Type: miniprogram.MediaVoice, MediaID: "V1", CreatedAt: time.Unix(5, 0)}, m)
 }
 
 func TestUploadTempMediaChecks(t *testing.T) {
@@ -148,7 +149,7 @@ func TestBasicInfo(t *testing.T) {
 	assert.Equal(t, &miniprogram.BasicInfo{
 		AppID: "wxAPP", AccountType: 2, PrincipalType: 1, PrincipalName: "某某公司", Credential: "91440300MA5XXXXX", RealnameStatus: 1,
 		CustomerType: 1, RegisteredCountry: 1, Nickname: "好店",
-		WxVerifyInfo:  miniprogram.WxVerifyInfo{QualificationVerify: true, AnnualReview: true, AnnualReviewBeginTime: 100, AnnualReviewEndTime: 200},
+		WxVerifyInfo:  miniprogram.WxVerifyInfo{QualificationVerify: true, AnnualReview: true, AnnualReviewBeginTime: time.Unix(100, 0), AnnualReviewEndTime: time.Unix(200, 0)},
 		SignatureInfo: miniprogram.SignatureInfo{Signature: "卖咖啡", ModifyUsedCount: 1, ModifyQuota: 5},
 		HeadImageInfo: miniprogram.HeadImageInfo{HeadImageURL: "http://img/x", ModifyUsedCount: 2, ModifyQuota: 5},
 		NicknameInfo:  miniprogram.NicknameInfo{Nickname: "好店", ModifyQuota: 2},

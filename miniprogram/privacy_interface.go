@@ -2,10 +2,12 @@ package miniprogram
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/wxopen-go/wxopen/wxerr"
@@ -48,11 +50,36 @@ type PrivacyInterface struct {
 	APILink   string          `json:"api_link"`
 	GroupName string          `json:"group_name"`
 	Status    InterfaceStatus `json:"status"`
-	// AuditID, ApplyTime: the latest application, if any.
-	AuditID   int64 `json:"audit_id"`
-	ApplyTime int64 `json:"apply_time"` // unix seconds
+	// AuditID, ApplyTime: the latest application, if any (ApplyTime is apply_time, unix seconds on
+	// the wire; zero when none).
+	AuditID   int64     `json:"audit_id"`
+	ApplyTime time.Time `json:"-"`
 	// FailReason is why the latest application was rejected.
 	FailReason string `json:"fail_reason"`
+}
+
+// UnmarshalJSON decodes WeChat's form, apply_time in unix seconds.
+func (p *PrivacyInterface) UnmarshalJSON(b []byte) error {
+	type plain PrivacyInterface
+	var w struct {
+		plain
+		ApplyTime int64 `json:"apply_time"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*p = PrivacyInterface(w.plain)
+	p.ApplyTime = unixTime(w.ApplyTime)
+	return nil
+}
+
+// MarshalJSON encodes WeChat's form again.
+func (p PrivacyInterface) MarshalJSON() ([]byte, error) {
+	type plain PrivacyInterface
+	return json.Marshal(struct {
+		plain
+		ApplyTime int64 `json:"apply_time"`
+	}{plain(p), unixSeconds(p.ApplyTime)})
 }
 
 // Interfaces lists the privacy interfaces and the mini program's permission for each.

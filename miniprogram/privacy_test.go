@@ -160,6 +160,8 @@ func TestPrivacyInterfaces(t *testing.T) {
 	assert.Equal(t, miniprogram.InterfaceRejected, list[0].Status)
 	assert.Equal(t, "rejected", list[0].Status.String())
 	assert.Equal(t, "场景不符", list[0].FailReason)
+	assert.Equal(t, time.Unix(1700000000, 0), list[0].ApplyTime)
+	assert.True(t, list[1].ApplyTime.IsZero(), "no application: the zero time")
 	assert.Equal(t, "not applied", list[1].Status.String())
 }
 

@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -247,7 +248,7 @@ func TestUploadTempMediaPNGNamedGIF(t *testing.T) {
 	e.mt.RegisterResponder("POST", base+"/cgi-bin/media/upload", uploadResponder(t, "avatar.gif", "image/png", len(img)))
 	m, err := e.c.UploadTempMedia(context.Background(), miniprogram.MediaImage, "avatar.gif", img)
 	require.NoError(t, err)
-	assert.Equal(t, &miniprogram.Media{Type: "image", MediaID: "MEDIA", CreatedAt: 1700000000}, m)
+	assert.Equal(t, &miniprogram.Media{Type: "image", MediaID: "MEDIA", CreatedAt: time.Unix(1700000000, 0)}, m)
 }
 
 func TestUploadTempMediaTextNamedPNG(t *testing.T) {

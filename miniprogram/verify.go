@@ -2,8 +2,10 @@ package miniprogram
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/wxopen-go/wxopen/wxcall"
 	"github.com/wxopen-go/wxopen/wxerr"
@@ -252,11 +254,41 @@ type VerificationState struct {
 	OrderID      string            `json:"orderid"`
 	RefillReason string            `json:"refill_reason"`
 	FailReason   string            `json:"fail_reason"`
-	DispatchInfo *struct {
-		Provider     string `json:"provider"`
-		Contact      string `json:"contact"`
-		DispatchTime int64  `json:"dispatch_time"`
-	} `json:"dispatch_info,omitempty"`
+	// DispatchInfo is set once a verification provider has been assigned.
+	DispatchInfo *VerifyDispatch `json:"dispatch_info,omitempty"`
+}
+
+// VerifyDispatch is the verification provider assigned to an application.
+type VerifyDispatch struct {
+	Provider string `json:"provider"`
+	Contact  string `json:"contact"`
+	// DispatchTime is when it was assigned (dispatch_time, unix seconds on the wire); zero when
+	// WeChat gave none.
+	DispatchTime time.Time `json:"-"`
+}
+
+// UnmarshalJSON decodes WeChat's form, dispatch_time in unix seconds.
+func (d *VerifyDispatch) UnmarshalJSON(b []byte) error {
+	type plain VerifyDispatch
+	var w struct {
+		plain
+		DispatchTime int64 `json:"dispatch_time"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*d = VerifyDispatch(w.plain)
+	d.DispatchTime = unixTime(w.DispatchTime)
+	return nil
+}
+
+// MarshalJSON encodes WeChat's form again.
+func (d VerifyDispatch) MarshalJSON() ([]byte, error) {
+	type plain VerifyDispatch
+	return json.Marshal(struct {
+		plain
+		DispatchTime int64 `json:"dispatch_time"`
+	}{plain(d), unixSeconds(d.DispatchTime)})
 }
 
 // SubmitVerification applies for WeChat verification; the result comes as notify_3rd_wxa_auth

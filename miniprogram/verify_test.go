@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
@@ -98,7 +99,7 @@ func TestVerificationRequests(t *testing.T) {
 	assert.Equal(t, miniprogram.VerifyApplyRefill, st.ApplyStatus)
 	assert.Equal(t, miniprogram.VerifyTaskOrderCreated, st.TaskStatus)
 	assert.Contains(t, st.ApplyStatus.Next(), "ResubmitVerification")
-	assert.Equal(t, "P", st.DispatchInfo.Provider)
+	assert.Equal(t, miniprogram.VerifyDispatch{Provider: "P", Contact: "C", DispatchTime: time.Unix(1700000000, 0)}, *st.DispatchInfo)
 	e.expect(t, call{method: "POST", path: "/wxa/sec/reauth", body: `{"auth_data":` + strings.TrimSuffix(validAuthDataJSON, "}") + `,"taskid":"TK"}}`,
 		reply: `{"errcode":0,"auth_url":"https://x/auth2"}`})
 	task, err = e.c.ResubmitVerification(ctx, "TK", validAuthData())
