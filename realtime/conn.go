@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
@@ -59,6 +60,12 @@ type conn struct {
 	userRoom socket.Room
 	since    time.Time
 	ready    chan struct{} // closed once socket.io has registered the connection (see holdUntilReady)
+
+	// Outgoing data (see watchOutbound): bytes created and not yet written, bytes of the batch being
+	// written, and whether the connection is being closed as a slow consumer.
+	queued   atomic.Int64
+	inflight atomic.Int64
+	slow     atomic.Bool
 
 	mu      sync.Mutex
 	members map[string]struct{} // room keys of the topics and rooms joined
@@ -120,6 +127,7 @@ func (h *Hub) authenticate(s *socket.Socket, next func(*socket.ExtendedError)) {
 				ready: make(chan struct{}), tokens: float64(h.limits.EventBurst), last: time.Now()}
 			s.SetData(c)
 			h.holdUntilReady(s, c)
+			h.watchOutbound(s, c)
 			next(nil)
 		case errors.Is(err, session.ErrExpired):
 			next(refusal(codeSessionExpired, "session expired; log in again"))

@@ -30,6 +30,11 @@
 // merchant (the session's AppID): two merchants' "orders" topics are distinct, and no client can reach
 // another merchant's. Delivery is at most once; clients refetch state after reconnecting.
 //
+// A client that stops reading (a frozen phone, a half-open TCP connection) does not hold the server's
+// memory: beyond Limits.OutboundBytes of data waiting for it, the hub closes its connection (close
+// code 1008 "slow_consumer" when that frame can still be written, else a TCP reset) and counts it in
+// Stats.SlowConsumers; its client reconnects by itself. Publish never waits for a slow client.
+//
 // # Many instances
 //
 // With WithRedis every Publish is also sent on one Redis pub/sub channel and delivered by the other

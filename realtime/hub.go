@@ -63,6 +63,14 @@ type Limits struct {
 	// ConnsPerUser is how many connections one user may hold on one instance (default 4); a new one
 	// closes the oldest with "replaced" (the one-socket pattern: a stale page must not pile up sockets).
 	ConnsPerUser int
+	// OutboundBytes bounds the data waiting to be written to one connection (default 1 MiB; at least
+	// twice MessageBytes). A client that stops reading (a frozen phone, a half-open TCP connection)
+	// makes publishes to it wait in the server's memory; beyond this the hub closes the connection,
+	// with the WebSocket close code 1008 and the reason "slow_consumer" when the close frame can still
+	// be written, and counts it in Stats.SlowConsumers. Other connections are not affected and Publish
+	// never waits for a slow client. Each waiting frame counts its bytes plus about 160 bytes of
+	// bookkeeping; what the kernel's socket buffers already hold is not counted.
+	OutboundBytes int
 	// HandshakeTimeout bounds the session validation at connect and each Authorizer call (default 5s).
 	HandshakeTimeout time.Duration
 	// DrainPeriod is the time Shutdown spreads its disconnects over so that the clients do not all
@@ -76,6 +84,7 @@ const (
 	DefaultMemberships      = 64
 	DefaultMessageBytes     = 64 << 10
 	DefaultInboundBytes     = 8 << 10
+	DefaultOutboundBytes    = 1 << 20
 	DefaultEventsPerSecond  = 10
 	DefaultConnsPerUser     = 4
 	DefaultHandshakeTimeout = 5 * time.Second
@@ -95,6 +104,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.InboundBytes <= 0 {
 		l.InboundBytes = DefaultInboundBytes
+	}
+	if l.OutboundBytes <= 0 {
+		l.OutboundBytes = DefaultOutboundBytes
 	}
 	if l.EventsPerSecond <= 0 {
 		l.EventsPerSecond = DefaultEventsPerSecond
@@ -153,11 +165,15 @@ func WithAuthorizer(a Authorizer) Option {
 // WithLimits sets the limits (zero fields keep their defaults).
 func WithLimits(l Limits) Option {
 	return func(h *Hub) error {
-		if l.Memberships < 0 || l.MessageBytes < 0 || l.InboundBytes < 0 || l.EventsPerSecond < 0 ||
+		if l.Memberships < 0 || l.MessageBytes < 0 || l.InboundBytes < 0 || l.OutboundBytes < 0 || l.EventsPerSecond < 0 ||
 			l.EventBurst < 0 || l.ConnsPerUser < 0 || l.HandshakeTimeout < 0 || l.DrainPeriod < 0 {
 			return wxerr.Invalid("limits", "zero (default) or positive values")
 		}
-		h.limits = l.withDefaults()
+		l = l.withDefaults()
+		if l.OutboundBytes < 2*l.MessageBytes {
+			return wxerr.Invalid("limits", fmt.Sprintf("OutboundBytes of at least twice MessageBytes (%d)", 2*l.MessageBytes))
+		}
+		h.limits = l
 		return nil
 	}
 }
@@ -188,6 +204,8 @@ type Hub struct {
 	nsp     socket.Namespace
 	handler http.Handler
 	fan     *fanout
+
+	slowConsumers atomic.Int64 // connections closed for Limits.OutboundBytes
 
 	ctx      context.Context // canceled at the end of Shutdown: stops validations and the fan-out
 	cancel   context.CancelFunc
@@ -339,11 +357,14 @@ type Stats struct {
 	Connections int
 	// Redis says whether the fan-out is subscribed right now (false without WithRedis).
 	Redis bool
+	// SlowConsumers is how many connections this instance has closed since New for having more
+	// outgoing data waiting than Limits.OutboundBytes.
+	SlowConsumers int64
 }
 
 // Stats returns the instance's figures.
 func (h *Hub) Stats() Stats {
-	st := Stats{Connections: h.nsp.Sockets().Len()}
+	st := Stats{Connections: h.nsp.Sockets().Len(), SlowConsumers: h.slowConsumers.Load()}
 	if h.fan != nil {
 		st.Redis = h.fan.up.Load()
 	}
