@@ -12,12 +12,16 @@ package wxtest
 //     is created, notify_third_fastregisterbetaapp pushed, then "authorized" with its code.
 //   - verifybetaweapp (trial app's token): verify_info as fastregisterweapp's company fields (89253,
 //     89248, 89249 a verification is running). CompleteBetaVerification pushes
-//     notify_third_fastverifybetaapp; on success the app is verified (verify_type 0).
+//     notify_third_fastverifybetaapp; on success the app is verified (verify_type 0) and formal.
 //   - setbetaweappnickname (trial app's token): name 1-30 characters (40097).
+//   - Both answer codeNotTrialApp with the token of a mini program that is not (or no longer) a trial.
 //   - account/fastregister (official account's token): the ticket from ScanFastRegisterAuth, once
-//     (61058 unknown or used); the account must be verified (61052) and hold permission set 27
-//     (61029 otherwise — the platform lacks it). Answers appid, authorization_code,
-//     is_wx_verify_succ, is_link_succ.
+//     (61058 unknown or used); the platform must hold the account's permission set 27 (61029), the
+//     subject may not be personal (61051, SetOASubject), the account must be verified (61052),
+//     government, media and other organisations must copy the verification (61056), one
+//     registration of the account runs at a time (61057, reuseRunTime), at most reuseMonthlyQuota
+//     a calendar month (61055, Beijing time) and reuseSubjectLimit mini programs a subject (61053).
+//     Answers appid, authorization_code, is_wx_verify_succ, is_link_succ.
 
 import (
 	"context"
@@ -25,6 +29,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/wxopen-go/wxopen/wxerr"
@@ -37,6 +42,33 @@ const (
 	pathSetBetaNickname      = "/wxa/setbetaweappnickname"
 	pathReuseFastRegister    = "/cgi-bin/account/fastregister"
 	permFastRegister         = 27 // the OA's permission set for registering with its subject
+
+	// codeNotTrialApp answers verifybetaweapp and setbetaweappnickname called with the token of a
+	// mini program that is not a trial one. The digest (15.2) names no errcode for it; 48001 (api
+	// unauthorized) is what WeChat answers an account calling an API its kind may not use.
+	// Unverified: the one place to change it.
+	codeNotTrialApp = wxerr.CodeAPIUnauthorizedForAccount
+
+	// account/fastregister limits (digest 15.3). reuseMonthlyQuota is documented (61055);
+	// reuseSubjectLimit (61053) is not — 50 is the commonly quoted limit of mini programs per
+	// enterprise subject (unverified). reuseRunTime is how long one registration of an official
+	// account runs, during which another ticket of it gets 61057: WeChat documents only that a retry
+	// within 5 s fails (61058), so 5 s of the emulator clock (unverified).
+	reuseMonthlyQuota = 5
+	reuseSubjectLimit = 50
+	reuseRunTime      = 5 * time.Second
+)
+
+// OASubjectKind is the kind of an official account's subject as account/fastregister checks it.
+type OASubjectKind int
+
+// Subject kinds of SetOASubject.
+const (
+	OASubjectEnterprise OASubjectKind = iota // the default
+	OASubjectGovernment
+	OASubjectMedia
+	OASubjectOtherOrg
+	OASubjectPersonal
 )
 
 // routesState is this file's state.
@@ -45,6 +77,14 @@ type routesState struct {
 	beta     map[string]*betaTask      // by unique_id
 	verify   map[string]*betaVerifying // by trial appid
 	tickets  map[string]*reuseTicket   // by ticket
+	trial    map[string]bool           // trial mini programs not (yet) made formal, by appid
+	oas      map[string]*reuseOA       // official accounts registering with their subject, by appid
+}
+
+// reuseOA is what account/fastregister keeps of an official account.
+type reuseOA struct {
+	kind OASubjectKind
+	regs []time.Time // accepted registrations
 }
 
 type personalTask struct {
@@ -71,7 +111,8 @@ type reuseTicket struct {
 func (s *Server) regRoutes() *routesState { // call with s.mu held
 	return groupState(s, func() *routesState {
 		return &routesState{personal: map[string]*personalTask{}, beta: map[string]*betaTask{},
-			verify: map[string]*betaVerifying{}, tickets: map[string]*reuseTicket{}}
+			verify: map[string]*betaVerifying{}, tickets: map[string]*reuseTicket{}, trial: map[string]bool{},
+			oas: map[string]*reuseOA{}}
 	})
 }
 
@@ -133,6 +174,9 @@ func (s *Server) newRegisteredApp(principal string, verified bool) (*authorizer,
 	a.funcInfo = defaultFuncInfo(true)
 	a.info.NickName, a.info.HeadImg, a.info.Signature, a.info.Categories = "", "", "", nil
 	s.markICPUnfiled(a.info.AppID)
+	if !verified {
+		s.markICPMustVerify(a.info.AppID)
+	}
 	code, ev := s.newAuthCode(a, now, "authorized", "")
 	return a, code, ev
 }
@@ -202,6 +246,7 @@ func (s *Server) CompleteBetaRegistration(ctx context.Context, uniqueID string) 
 	a, _, authEv := s.newRegisteredApp("", false)
 	a.info.NickName = t.name
 	appID = a.info.AppID
+	s.regRoutes().trial[appID] = true
 	info := xmlMessage(xmlField{"unique_id", uniqueID, false}, xmlField{"name", t.name, false})
 	inner := strings.TrimSuffix(strings.TrimPrefix(string(info), "<xml>"), "</xml>")
 	event := platformEvent(s.component.AppID, now, "notify_third_fastregisterbetaapp",
@@ -231,6 +276,9 @@ func (s *Server) verifyBeta(c *call) (any, error) {
 	a, _, err := s.miniProgram(c)
 	if err != nil {
 		return nil, err
+	}
+	if !s.regRoutes().trial[a.info.AppID] {
+		return nil, apiErr(codeNotTrialApp, "api unauthorized: not a trial mini program")
 	}
 	v := req.VerifyInfo
 	switch {
@@ -268,6 +316,7 @@ func (s *Server) CompleteBetaVerification(ctx context.Context, appID string, sta
 	msg := "OK"
 	if status == 0 {
 		a.info.PrincipalName, a.info.VerifyType = v.req.Name, 0
+		delete(s.regRoutes().trial, appID) // a formal mini program now
 	} else {
 		msg = "verification failed"
 	}
@@ -295,6 +344,9 @@ func (s *Server) setBetaNickname(c *call) (any, error) {
 	a, _, err := s.miniProgram(c)
 	if err != nil {
 		return nil, err
+	}
+	if !s.regRoutes().trial[a.info.AppID] {
+		return nil, apiErr(codeNotTrialApp, "api unauthorized: not a trial mini program")
 	}
 	if req.Name == "" || utf8.RuneCountInString(req.Name) > 30 {
 		return nil, apiErr(wxerr.CodeInvalidParams, "invalid name")
@@ -331,18 +383,80 @@ func (s *Server) reuseFastRegister(c *call) (any, error) {
 	oa := c.authorizer()
 	st := s.regRoutes()
 	t := st.tickets[req.Ticket]
-	switch {
-	case t == nil || t.oaAppID != oa.info.AppID:
+	if t == nil || t.oaAppID != oa.info.AppID {
 		return nil, apiErr(wxerr.CodeReuseTicketInvalid, "invalid ticket")
-	case !containsInt(oa.funcInfo, permFastRegister):
-		return nil, apiErr(wxerr.CodePlatformLacksPermSets, "component lacks permission")
-	case oa.info.VerifyType != 0:
-		return nil, apiErr(wxerr.CodeReuseOANotVerified, "official account not verified")
+	}
+	if err := s.reuseAllowed(c.now, oa, t); err != nil {
+		return nil, err
 	}
 	delete(st.tickets, req.Ticket) // a ticket serves once: a retry gets 61058
+	o := st.oa(oa.info.AppID)
+	o.regs = append(o.regs, c.now)
 	a, code, _ := s.newRegisteredApp(oa.info.PrincipalName, t.copyVerify)
 	return map[string]any{"errcode": 0, "errmsg": "ok", "appid": a.info.AppID, "authorization_code": code,
 		"is_wx_verify_succ": strconv.FormatBool(t.copyVerify), "is_link_succ": "true"}, nil
+}
+
+// oa is the record of the official account appID.
+func (st *routesState) oa(appID string) *reuseOA {
+	o := st.oas[appID]
+	if o == nil {
+		o = &reuseOA{}
+		st.oas[appID] = o
+	}
+	return o
+}
+
+// reuseAllowed applies account/fastregister's rules (digest 15.3) to the official account oa
+// redeeming ticket t at now; nil when WeChat would register.
+func (s *Server) reuseAllowed(now time.Time, oa *authorizer, t *reuseTicket) error { // call with s.mu held
+	o := s.regRoutes().oa(oa.info.AppID)
+	switch {
+	case !containsInt(oa.funcInfo, permFastRegister):
+		return apiErr(wxerr.CodePlatformLacksPermSets, "component lacks permission")
+	case o.kind == OASubjectPersonal:
+		return apiErr(wxerr.CodeReuseSubjectType, "subject type not allowed")
+	case oa.info.VerifyType != 0:
+		return apiErr(wxerr.CodeReuseOANotVerified, "official account not verified")
+	case !t.copyVerify && (o.kind == OASubjectGovernment || o.kind == OASubjectMedia || o.kind == OASubjectOtherOrg):
+		return apiErr(wxerr.CodeReuseMustCopyVerify, "government, media and other organisations must copy the verification")
+	case len(o.regs) > 0 && now.Before(o.regs[len(o.regs)-1].Add(reuseRunTime)):
+		return apiErr(wxerr.CodeReuseInProgress, "another fast registration of this official account is in progress")
+	}
+	cst := time.FixedZone("CST", 8*3600)
+	y, m, _ := now.In(cst).Date()
+	month := 0
+	for _, r := range o.regs {
+		if ry, rm, _ := r.In(cst).Date(); ry == y && rm == m {
+			month++
+		}
+	}
+	if month >= reuseMonthlyQuota {
+		return apiErr(wxerr.CodeReuseMonthlyQuota, "monthly fast registration quota reached")
+	}
+	subject := 0
+	for _, a := range s.authorizers {
+		if a.info.MiniProgram && a.info.PrincipalName == oa.info.PrincipalName {
+			subject++
+		}
+	}
+	if subject >= reuseSubjectLimit {
+		return apiErr(wxerr.CodeReuseSubjectLimit, "the subject reached its mini program limit")
+	}
+	return nil
+}
+
+// SetOASubject sets the kind of the official account oaAppID's subject, which account/fastregister
+// checks (enterprise until set).
+func (s *Server) SetOASubject(oaAppID string, kind OASubjectKind) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.authorizers[oaAppID]
+	if a == nil || a.info.MiniProgram {
+		return fmt.Errorf("wxtest: SetOASubject: %s is not an official account", oaAppID)
+	}
+	s.regRoutes().oa(oaAppID).kind = kind
+	return nil
 }
 
 func containsInt(list []int, v int) bool {

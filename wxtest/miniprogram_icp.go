@@ -6,7 +6,8 @@ package wxtest
 // by 2024-03-31); a fast-registered one starts not filed, and wxa/release refuses it with
 // wxerr.CodeReleaseNotICPFiled until the filing reaches status 6. The state machine:
 //
-//	1024 not filed (1025/1026/1027 while the name or an approved category is missing)
+//	1024 not filed (1025/1026/1027 while the name or an approved category is missing; 1028-1031
+//	     the same while the mini program must be verified first and is not)
 //	  ─apply_icp_filing→ 2 platform review ─ReviewICPFiling(approve)→ 4 regulator review
 //	  ─RegulateICPFiling(approve)→ 6 filed
 //	2 ─ReviewICPFiling(reject, reasons)→ 3 platform rejected ─apply→ 2 …
@@ -70,6 +71,7 @@ const (
 	icpNoInfo            = 1025
 	icpNoCategory        = 1026
 	icpNoInfoNoCategory  = 1027
+	icpNotVerified       = 1028 // 1028-1031: 1024-1027 and not verified
 	icpPlatformReview    = 2
 	icpPlatformRejected  = 3
 	icpRegulatorReview   = 4
@@ -117,7 +119,11 @@ func (s *Server) icp() *icpState { // call with s.mu held
 
 // icpApp is the filing of one mini program that was not filed when it came to the emulator.
 type icpApp struct {
-	status      int
+	status int
+	// mustVerify marks a mini program registered unverified through a route of
+	// miniprogram_fastregister_routes.go: while not verified it reads 1028-1031 and cannot apply
+	// alone (digest 13.6). The enterprise route does not set it (see markICPMustVerify).
+	mustVerify  bool
 	canceling   bool
 	sms         int
 	auditData   []ICPAuditReason
@@ -190,6 +196,16 @@ func (s *Server) markICPUnfiled(appID string) { // call with s.mu held
 	s.icp().apps[appID] = &icpApp{status: icpNotFiled}
 }
 
+// markICPMustVerify records that appID, a new unverified mini program, must be verified before
+// it files alone (1028-1031 until then; the combined flow is open). It is set by the personal,
+// trial and official-account routes; the enterprise route (miniprogram_accounts.go) leaves it
+// unset so that its mini programs file alone as before.
+func (s *Server) markICPMustVerify(appID string) { // call with s.mu held
+	if f := s.icp().apps[appID]; f != nil {
+		f.mustVerify = true
+	}
+}
+
 // icpFiled reports whether appID may be released as far as filing goes.
 func (s *Server) icpFiled(appID string) bool { // call with s.mu held
 	f := s.icp().apps[appID]
@@ -205,16 +221,20 @@ func (s *Server) icpStatus(a *authorizer) int {
 	if f.status != icpNotFiled {
 		return f.status
 	}
+	st := icpNotFiled
 	noInfo, noCat := a.info.NickName == "", len(a.info.Categories) == 0
 	switch {
 	case noInfo && noCat:
-		return icpNoInfoNoCategory
+		st = icpNoInfoNoCategory
 	case noInfo:
-		return icpNoInfo
+		st = icpNoInfo
 	case noCat:
-		return icpNoCategory
+		st = icpNoCategory
 	}
-	return icpNotFiled
+	if f.mustVerify && a.info.VerifyType != 0 {
+		st += icpNotVerified - icpNotFiled
+	}
+	return st
 }
 
 func (s *Server) icpLookup(items any) func(c *call) (any, error) {
@@ -476,6 +496,8 @@ func (s *Server) icpApply(c *call) (any, error) {
 		return nil, apiErr(wxerr.CodeICPUnfinishedOrder, "an unfinished or finished order exists")
 	case status == icpNoInfo || status == icpNoCategory || status == icpNoInfoNoCategory:
 		return icpRefusal(icpHint{int(wxerr.CodeICPApplyFailed), "mini program basic info or category not filled", "icp_applets.base_info"}), nil
+	case status >= icpNotVerified && status <= icpNotVerified+3:
+		return icpRefusal(icpHint{int(wxerr.CodeICPApplyFailed), "mini program not verified: verify it first or use submit_auth_and_icp", "icp_applets.base_info.appid"}), nil
 	}
 	hints := s.icpCheck(c, appID, &req)
 	if len(hints) > 0 {
