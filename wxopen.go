@@ -285,7 +285,9 @@ func New(cfg Config, opts ...Option) (*Platform, error) {
 	}
 	p := &Platform{caller: caller, comp: comp, tokens: o.tokens, creds: o.creds, logger: o.logger,
 		side: authorizer.Component{AppID: comp.AppID(), Token: comp.TokenSource()}}
-	p.cardTickets = card.NewTickets(o.tokens, p.Authorizer, cardOpts...)
+	if p.cardTickets, err = card.NewTickets(o.tokens, p.Authorizer, cardOpts...); err != nil {
+		return nil, err
+	}
 	p.icpLookups = miniprogram.NewICPLookups(0, o.clock)
 	return p, nil
 }

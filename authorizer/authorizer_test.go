@@ -23,10 +23,10 @@ func newClient(t *testing.T) (*authorizer.Client, *httpmock.MockTransport, *toke
 	caller, err := authorizer.NewCaller(authorizer.CallerConfig{HTTPClient: &http.Client{Transport: mt}})
 	require.NoError(t, err)
 	n := 0
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), func(ctx context.Context, key string) (tokenstore.Token, error) {
+	m := mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), func(ctx context.Context, key string) (tokenstore.Token, error) {
 		n++
 		return tokenstore.Token{Value: key + "-" + string(rune('0'+n)), ExpiresAt: time.Now().Add(time.Hour)}, nil
-	})
+	}))
 	c := authorizer.New("wxAUTH", caller, m.Source("authorizer"), authorizer.Component{AppID: "wxCOMP", Token: m.Source("component")})
 	return c, mt, m
 }

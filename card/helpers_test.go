@@ -47,7 +47,7 @@ func setup(t testing.TB, opts ...tokenstore.Option) *env {
 	require.NoError(t, err)
 	e := &env{mt: mt, caller: caller, store: &recordingStore{MemoryStore: tokenstore.NewMemoryStore()},
 		tokens: map[string]*tokenstore.Manager{}}
-	e.tickets = card.NewTickets(e.store, e.authorizer, opts...)
+	e.tickets = mustTickets(card.NewTickets(e.store, e.authorizer, opts...))
 	return e
 }
 
@@ -56,9 +56,9 @@ func (e *env) authorizer(appID string) *authorizer.Client {
 	e.mu.Lock()
 	m := e.tokens[appID]
 	if m == nil {
-		m = tokenstore.NewManager(tokenstore.NewMemoryStore(), func(context.Context, string) (tokenstore.Token, error) {
+		m = mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), func(context.Context, string) (tokenstore.Token, error) {
 			return tokenstore.Token{Value: "AT-" + appID, ExpiresAt: time.Now().Add(2 * time.Hour)}, nil
-		})
+		}))
 		e.tokens[appID] = m
 	}
 	e.mu.Unlock()

@@ -32,8 +32,8 @@ type Tickets struct {
 // NewTickets returns the ticket cache of a platform. store holds the tickets (an expiring-token
 // store: the platform's token store; nil means a new in-memory store). client returns the authorizer client of an appid (the
 // platform's Authorizer method); it is called only to fetch a ticket. opts tune the
-// tokenstore.Manager (margin, jitter, clock for tests...).
-func NewTickets(store tokenstore.Store, client func(appID string) *authorizer.Client, opts ...tokenstore.Option) *Tickets {
+// tokenstore.Manager (margin, jitter, clock for tests...); one given an invalid value is an error.
+func NewTickets(store tokenstore.Store, client func(appID string) *authorizer.Client, opts ...tokenstore.Option) (*Tickets, error) {
 	t := &Tickets{client: client}
 	if store == nil {
 		store = tokenstore.NewMemoryStore()
@@ -43,8 +43,12 @@ func NewTickets(store tokenstore.Store, client func(appID string) *authorizer.Cl
 		all = append(all, tokenstore.WithLocker(l)) // kept through the reason wrapper; opts may override
 	}
 	all = append(all, opts...)
-	t.mgr = tokenstore.NewManager(reasonStore{store}, t.fetch, all...)
-	return t
+	mgr, err := tokenstore.NewManager(reasonStore{store}, t.fetch, all...)
+	if err != nil {
+		return nil, fmt.Errorf("card: %w", err)
+	}
+	t.mgr = mgr
+	return t, nil
 }
 
 // Ticket returns the current api_ticket of the official account appID, fetching it if needed.

@@ -162,7 +162,7 @@ func TestAPITicketErrors(t *testing.T) {
 		e := setup(t)
 		e.serveTickets(t)
 		boom := errors.New("redis down")
-		tickets := card.NewTickets(failingStore{err: boom}, e.authorizer)
+		tickets := mustTickets(card.NewTickets(failingStore{err: boom}, e.authorizer))
 		_, err := card.New(e.authorizer(oaAppID), tickets).APITicket(ctx)
 		require.ErrorIs(t, err, boom)
 	})
@@ -179,12 +179,12 @@ func TestAPITicketErrors(t *testing.T) {
 	})
 	t.Run("nil client function", func(t *testing.T) {
 		e := setup(t)
-		tickets := card.NewTickets(tokenstore.NewMemoryStore(), nil)
+		tickets := mustTickets(card.NewTickets(tokenstore.NewMemoryStore(), nil))
 		_, err := tickets.Ticket(ctx, oaAppID)
 		require.Error(t, err)
 		_, err = card.New(e.authorizer(oaAppID), tickets).APITicket(ctx)
 		require.ErrorContains(t, err, "without an authorizer client function")
-		nilClients := card.NewTickets(tokenstore.NewMemoryStore(), func(string) *authorizer.Client { return nil })
+		nilClients := mustTickets(card.NewTickets(tokenstore.NewMemoryStore(), func(string) *authorizer.Client { return nil }))
 		_, err = nilClients.Ticket(ctx, oaAppID)
 		require.ErrorContains(t, err, "no authorizer client")
 		_, err = card.New(e.authorizer(oaAppID), nilClients).APITicket(ctx)
@@ -222,13 +222,13 @@ func TestTicketsUseTheStoresLocker(t *testing.T) {
 	e := setup(t)
 	e.serveTickets(t)
 	s := &lockCountingStore{MemoryStore: tokenstore.NewMemoryStore()}
-	tickets := card.NewTickets(s, e.authorizer)
+	tickets := mustTickets(card.NewTickets(s, e.authorizer))
 	_, err := card.New(e.authorizer(oaAppID), tickets).APITicket(context.Background())
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, s.locks.Load())
 
 	off := &lockCountingStore{MemoryStore: tokenstore.NewMemoryStore()}
-	_, err = card.New(e.authorizer(oaAppID), card.NewTickets(off, e.authorizer, tokenstore.WithLocker(nil))).APITicket(context.Background())
+	_, err = card.New(e.authorizer(oaAppID), mustTickets(card.NewTickets(off, e.authorizer, tokenstore.WithLocker(nil)))).APITicket(context.Background())
 	require.NoError(t, err)
 	assert.EqualValues(t, 0, off.locks.Load(), "WithLocker(nil) from the caller wins")
 }
@@ -266,7 +266,7 @@ func TestConcurrentCardExtFetchesTicketOnce(t *testing.T) {
 func TestNewTicketsNilStoreKeepsTicketsInMemory(t *testing.T) {
 	e := setup(t)
 	tr := e.serveTickets(t)
-	tickets := card.NewTickets(nil, e.authorizer)
+	tickets := mustTickets(card.NewTickets(nil, e.authorizer))
 	for i := 0; i < 2; i++ {
 		tk, err := card.New(e.authorizer(oaAppID), tickets).APITicket(context.Background())
 		require.NoError(t, err)
@@ -294,7 +294,7 @@ func TestForgetDropsTheTicket(t *testing.T) {
 	assert.EqualValues(t, 2, tr.count(oaAppID))
 
 	require.Error(t, (&card.Tickets{}).Forget(ctx, oaAppID))
-	require.Error(t, card.NewTickets(nil, func(string) *authorizer.Client { return nil }).Forget(ctx, oaAppID))
+	require.Error(t, mustTickets(card.NewTickets(nil, func(string) *authorizer.Client { return nil })).Forget(ctx, oaAppID))
 }
 
 // Finding the ticket handle of a known account allocates nothing (a card Client per request).

@@ -52,31 +52,33 @@ func redacted(s string) string {
 	return "<redacted>"
 }
 
-// Option configures a Client.
-type Option func(*Client)
+// Option configures a Client. An option given an invalid value makes New return an error.
+type Option func(*Client) error
 
 // WithTokenOptions passes options (margin, jitter, locker, fetch timeout…) to the two token managers
 // of the Client: the component access token's and the authorizers'.
 func WithTokenOptions(opts ...tokenstore.Option) Option {
-	return func(c *Client) { c.managerOpts = append(c.managerOpts, opts...) }
+	return func(c *Client) error { c.managerOpts = append(c.managerOpts, opts...); return nil }
 }
 
-// WithClock sets the platform's clock (default time.Now): the expiry of its tokens (its token
+// WithClock sets the platform's clock (default time.Now; not nil): the expiry of its tokens (its token
 // managers get tokenstore.WithClock), the verify ticket's lifetime, the times of authorisation
 // records, and the push handlers' timestamp window unless their config sets Now. A test gives it the
 // emulator's clock (wxtest.Server.Now), so that the emulator's Advance behaves as real time would.
 // Leases and memories kept in the stores keep the stores' own clock.
 func WithClock(now func() time.Time) Option {
-	return func(c *Client) {
-		if now != nil {
-			c.now = now
-			c.managerOpts = append(c.managerOpts, tokenstore.WithClock(now))
+	return func(c *Client) error {
+		if now == nil {
+			return wxerr.Invalid("clock", "not nil")
 		}
+		c.now = now
+		c.managerOpts = append(c.managerOpts, tokenstore.WithClock(now))
+		return nil
 	}
 }
 
-// WithLogger sets the logger the push handlers use when their config names none.
-func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
+// WithLogger sets the logger the push handlers use when their config names none (nil: none).
+func WithLogger(l *slog.Logger) Option { return func(c *Client) error { c.log = l; return nil } }
 
 // Client is a third-party platform: its verify ticket, component access token, authorisations and the
 // tokens of the accounts that authorised it. It is safe for concurrent use; create one per platform
@@ -142,11 +144,20 @@ func New(cfg Config, caller *authorizer.Caller, tokens, creds tokenstore.Store, 
 		now:    time.Now,
 	}
 	for _, o := range opts {
-		o(c)
+		if o == nil {
+			continue
+		}
+		if err := o(c); err != nil {
+			return nil, err
+		}
 	}
-	c.compTokens = tokenstore.NewManager(tokens, c.fetchComponentToken, c.managerOpts...)
+	if c.compTokens, err = tokenstore.NewManager(tokens, c.fetchComponentToken, c.managerOpts...); err != nil {
+		return nil, fmt.Errorf("component: %w", err)
+	}
 	c.compSource = c.compTokens.Source(c.componentTokenKey())
-	c.authzTokens = tokenstore.NewManager(tokens, c.fetchAuthorizerToken, c.managerOpts...)
+	if c.authzTokens, err = tokenstore.NewManager(tokens, c.fetchAuthorizerToken, c.managerOpts...); err != nil {
+		return nil, fmt.Errorf("component: %w", err)
+	}
 	return c, nil
 }
 

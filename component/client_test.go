@@ -53,6 +53,19 @@ func TestNewValidates(t *testing.T) {
 	}
 }
 
+// Options given an invalid value make New fail, as wxopen's do, instead of being ignored.
+func TestNewRejectsInvalidOptions(t *testing.T) {
+	c, err := component.New(testConfig(), nil, nil, nil, component.WithClock(nil))
+	assert.Nil(t, c)
+	var ve *wxerr.ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "clock", ve.Field)
+
+	c, err = component.New(testConfig(), nil, nil, nil, component.WithTokenOptions(tokenstore.WithMargin(-time.Minute)))
+	assert.Nil(t, c)
+	assert.ErrorContains(t, err, "invalid margin")
+}
+
 func TestNewDefaults(t *testing.T) {
 	c, err := component.New(testConfig(), nil, nil, nil)
 	require.NoError(t, err)

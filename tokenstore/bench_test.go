@@ -15,7 +15,7 @@ import (
 
 func warmManager(b *testing.B) *tokenstore.Manager {
 	f := &seqFetcher{life: 2 * time.Hour}
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch)
+	m := mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch))
 	if _, err := m.Token(context.Background(), "component:wx0123456789abcdef"); err != nil {
 		b.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func BenchmarkWarmUp(b *testing.B) {
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
 				start, cpu := time.Now(), cpuTime()
-				m := tokenstore.NewManager(st, nil)
+				m := mustManager(tokenstore.NewManager(st, nil))
 				for _, k := range keys {
 					if _, err := m.Token(ctx, k); err != nil {
 						b.Fatal(err)
@@ -149,7 +149,7 @@ func warmKeys(b *testing.B, n int) (*tokenstore.Manager, []string) {
 		return w.(*warmedManager).m, w.(*warmedManager).keys
 	}
 	keys := benchKeys(n)
-	m := tokenstore.NewManager(warmStore(b, keys), nil)
+	m := mustManager(tokenstore.NewManager(warmStore(b, keys), nil))
 	ctx := context.Background()
 	for _, k := range keys {
 		if _, err := m.Token(ctx, k); err != nil {
@@ -230,7 +230,7 @@ func BenchmarkDueButValid(b *testing.B) {
 	if err := st.Set(ctx, "k", tokenstore.Token{Value: "valid", ExpiresAt: clock().Add(time.Hour)}); err != nil {
 		b.Fatal(err)
 	}
-	m := tokenstore.NewManager(st, fetch, tokenstore.WithClock(clock), tokenstore.WithFetchTimeout(time.Hour))
+	m := mustManager(tokenstore.NewManager(st, fetch, tokenstore.WithClock(clock), tokenstore.WithFetchTimeout(time.Hour)))
 	s := m.Source("k")
 	if _, err := s.Token(ctx); err != nil {
 		b.Fatal(err)

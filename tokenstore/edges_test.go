@@ -34,7 +34,7 @@ func TestReason(t *testing.T) {
 
 func TestSetAndInvalidateReportStoreFailures(t *testing.T) {
 	st := &countingStore{Store: tokenstore.NewMemoryStore()}
-	m := tokenstore.NewManager(st, (&seqFetcher{life: time.Hour}).fetch)
+	m := mustManager(tokenstore.NewManager(st, (&seqFetcher{life: time.Hour}).fetch))
 	ctx := context.Background()
 	st.fail.Store(true)
 	require.ErrorIs(t, m.Set(ctx, "k", tokenstore.Token{Value: "v"}), errDown)
@@ -50,7 +50,7 @@ func (brokenLocker) TryLock(context.Context, string, time.Duration) (func(contex
 
 func TestLockBackendFailureIsAnError(t *testing.T) {
 	f := &seqFetcher{life: time.Hour}
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch, tokenstore.WithLocker(brokenLocker{}))
+	m := mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch, tokenstore.WithLocker(brokenLocker{})))
 	_, err := m.Token(context.Background(), "k")
 	require.ErrorIs(t, err, errDown)
 	assert.Zero(t, f.n.Load(), "no fetch without the lock")
@@ -60,7 +60,7 @@ func TestCallerStopsWaitingForAnotherProcessLock(t *testing.T) {
 	shared := tokenstore.NewMemoryStore()
 	_, err := shared.TryLock(context.Background(), "k:lock", time.Hour)
 	require.NoError(t, err)
-	m := tokenstore.NewManager(shared, (&seqFetcher{life: time.Hour}).fetch)
+	m := mustManager(tokenstore.NewManager(shared, (&seqFetcher{life: time.Hour}).fetch))
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err = m.Token(ctx, "k")
@@ -72,7 +72,7 @@ func TestFetchTimeoutBoundsTheSharedFetch(t *testing.T) {
 		<-ctx.Done() // an upstream that never answers
 		return tokenstore.Token{}, ctx.Err()
 	}
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), fetch, tokenstore.WithFetchTimeout(30*time.Millisecond), tokenstore.WithLockLease(time.Second))
+	m := mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), fetch, tokenstore.WithFetchTimeout(30*time.Millisecond), tokenstore.WithLockLease(time.Second)))
 	_, err := m.Token(context.Background(), "k")
 	require.ErrorIs(t, err, context.DeadlineExceeded, "the detached fetch has its own timeout")
 }

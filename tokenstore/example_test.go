@@ -21,7 +21,10 @@ func ExampleNewManager() {
 			ExpiresAt: time.Now().Add(2 * time.Hour), // WeChat's tokens last 7200 s
 		}, nil
 	}
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), fetch)
+	m, err := tokenstore.NewManager(tokenstore.NewMemoryStore(), fetch, tokenstore.WithMargin(5*time.Minute))
+	if err != nil {
+		log.Fatal(err) // an option given an invalid value
+	}
 	ctx := context.Background()
 
 	first, err := m.Token(ctx, "component_access_token")
@@ -55,7 +58,10 @@ func ExampleManager_Invalidate() {
 	fetch := func(ctx context.Context, key string) (tokenstore.Token, error) {
 		return tokenstore.Token{Value: fmt.Sprintf("token-%d", fetches.Add(1)), ExpiresAt: time.Now().Add(2 * time.Hour)}, nil
 	}
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), fetch)
+	m, err := tokenstore.NewManager(tokenstore.NewMemoryStore(), fetch)
+	if err != nil {
+		log.Fatal(err)
+	}
 	ctx := context.Background()
 
 	refused, err := m.Token(ctx, "wx_card_ticket")

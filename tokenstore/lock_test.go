@@ -38,7 +38,7 @@ func TestLockerOneFetchAcrossManagers(t *testing.T) {
 	f := &seqFetcher{life: time.Hour, delay: 30 * time.Millisecond}
 	var wg sync.WaitGroup
 	for p := 0; p < 4; p++ {
-		m := tokenstore.NewManager(shared, f.fetch)
+		m := mustManager(tokenstore.NewManager(shared, f.fetch))
 		for g := 0; g < 50; g++ {
 			wg.Add(1)
 			go func() {
@@ -61,7 +61,7 @@ func TestLockHolderThatDiesIsTakenOver(t *testing.T) {
 	_, err := shared.TryLock(ctx, "k:lock", 100*time.Millisecond)
 	require.NoError(t, err)
 	f := &seqFetcher{life: time.Hour}
-	m := tokenstore.NewManager(shared, f.fetch, tokenstore.WithLockWait(2*time.Second))
+	m := mustManager(tokenstore.NewManager(shared, f.fetch, tokenstore.WithLockWait(2*time.Second)))
 	start := time.Now()
 	tok, err := m.Token(ctx, "k")
 	require.NoError(t, err)
@@ -75,7 +75,7 @@ func TestLockWaitIsBounded(t *testing.T) {
 	_, err := shared.TryLock(ctx, "k:lock", time.Hour)
 	require.NoError(t, err)
 	f := &seqFetcher{life: time.Hour}
-	m := tokenstore.NewManager(shared, f.fetch, tokenstore.WithLockWait(50*time.Millisecond))
+	m := mustManager(tokenstore.NewManager(shared, f.fetch, tokenstore.WithLockWait(50*time.Millisecond)))
 	_, err = m.Token(ctx, "k")
 	require.ErrorContains(t, err, "waited")
 	assert.Zero(t, f.n.Load(), "a waiter never calls upstream while the lease is held")

@@ -62,42 +62,96 @@ const (
 	maxRetryDelay = time.Minute
 )
 
-// Option configures a Manager.
-type Option func(*Manager)
+// Option configures a Manager. An option given an invalid value makes NewManager return an error.
+type Option func(*Manager) error
 
-// WithMargin sets how long before expiry a token is refreshed (default 5 minutes). For tokens whose
-// lifetime is short, at most half the lifetime is used.
-func WithMargin(d time.Duration) Option { return func(m *Manager) { m.margin = d } }
+// WithMargin sets how long before expiry a token is refreshed (default 5 minutes; not negative). For
+// tokens whose lifetime is short, at most half the lifetime is used.
+func WithMargin(d time.Duration) Option {
+	return func(m *Manager) error {
+		if d < 0 {
+			return invalidOption("margin", "not negative")
+		}
+		m.margin = d
+		return nil
+	}
+}
 
 // WithJitter sets the largest random amount by which a refresh is brought forward beyond the margin
-// (default 1 minute), so that instances started together do not refresh together.
-func WithJitter(d time.Duration) Option { return func(m *Manager) { m.jitter = d } }
+// (default 1 minute; 0 for none), so that instances started together do not refresh together.
+func WithJitter(d time.Duration) Option {
+	return func(m *Manager) error {
+		if d < 0 {
+			return invalidOption("jitter", "not negative")
+		}
+		m.jitter = d
+		return nil
+	}
+}
 
 // WithFetchTimeout bounds one refresh (Store reads, lock, fetch, Store write), which runs detached from
-// the caller's cancellation (default 20s).
-func WithFetchTimeout(d time.Duration) Option { return func(m *Manager) { m.fetchTimeout = d } }
+// the caller's cancellation (default 20s; positive).
+func WithFetchTimeout(d time.Duration) Option {
+	return func(m *Manager) error {
+		if d <= 0 {
+			return invalidOption("fetch timeout", "positive")
+		}
+		m.fetchTimeout = d
+		return nil
+	}
+}
 
 // WithLocker makes the Manager take l's lock around each fetch. By default a Store that implements
 // Locker is used as one; WithLocker(nil) turns that off.
-func WithLocker(l Locker) Option { return func(m *Manager) { m.locker = l; m.lockerSet = true } }
+func WithLocker(l Locker) Option {
+	return func(m *Manager) error { m.locker, m.lockerSet = l, true; return nil }
+}
 
-// WithLockLease sets how long a distributed lock is held at most (default: the fetch timeout plus 5s).
-// A holder that dies is taken over when its lease ends.
-func WithLockLease(d time.Duration) Option { return func(m *Manager) { m.lockLease = d } }
+// WithLockLease sets how long a distributed lock is held at most (default: the fetch timeout plus 5s;
+// positive). A holder that dies is taken over when its lease ends.
+func WithLockLease(d time.Duration) Option {
+	return func(m *Manager) error {
+		if d <= 0 {
+			return invalidOption("lock lease", "positive")
+		}
+		m.lockLease = d
+		return nil
+	}
+}
 
 // WithLockWait bounds how long a caller without a valid token waits for another process's refresh
 // before giving up (default: the lock lease plus 5s, so that a dead holder's lease can run out and be
-// taken over). A process that holds a valid token never waits for the lock: it serves its token and
-// looks at the Store again later.
-func WithLockWait(d time.Duration) Option { return func(m *Manager) { m.lockWait = d } }
+// taken over; positive). A process that holds a valid token never waits for the lock: it serves its
+// token and looks at the Store again later.
+func WithLockWait(d time.Duration) Option {
+	return func(m *Manager) error {
+		if d <= 0 {
+			return invalidOption("lock wait", "positive")
+		}
+		m.lockWait = d
+		return nil
+	}
+}
 
-// WithClock sets the clock, for tests. With a clock the warm path reads it on every call instead of
-// the coarse clock.
-func WithClock(now func() time.Time) Option { return func(m *Manager) { m.now = now } }
+// WithClock sets the clock (not nil), for tests. With a clock the warm path reads it on every call
+// instead of the coarse clock.
+func WithClock(now func() time.Time) Option {
+	return func(m *Manager) error {
+		if now == nil {
+			return invalidOption("clock", "not nil")
+		}
+		m.now = now
+		return nil
+	}
+}
 
 // NewManager returns a Manager over store that obtains tokens with fetch. A nil fetch makes a
-// read-through Manager that serves only what the Store holds.
-func NewManager(store Store, fetch Fetcher, opts ...Option) *Manager {
+// read-through Manager that serves only what the Store holds. It returns an error for a nil store or
+// an option given an invalid value.
+func NewManager(store Store, fetch Fetcher, opts ...Option) (*Manager, error) {
+	if store == nil {
+		return nil, errors.New("tokenstore: NewManager needs a store")
+	}
 	m := &Manager{
 		store:        store,
 		fetch:        fetch,
@@ -107,7 +161,12 @@ func NewManager(store Store, fetch Fetcher, opts ...Option) *Manager {
 		retryDelay:   5 * time.Second,
 	}
 	for _, o := range opts {
-		o(m)
+		if o == nil {
+			continue
+		}
+		if err := o(m); err != nil {
+			return nil, fmt.Errorf("tokenstore: %w", err)
+		}
 	}
 	if !m.lockerSet {
 		m.locker, _ = store.(Locker)
@@ -118,7 +177,7 @@ func NewManager(store Store, fetch Fetcher, opts ...Option) *Manager {
 	if m.lockWait <= 0 {
 		m.lockWait = m.lockLease + 5*time.Second
 	}
-	return m
+	return m, nil
 }
 
 // Store returns the Store the Manager reads and writes.
@@ -596,3 +655,6 @@ func (s *Source) newCached(tok Token, now time.Time) *cached {
 	}
 	return &cached{tok: tok, refreshAt: s.m.refreshTime(tok, now).UnixNano()}
 }
+
+// invalidOption is the error of an option given an invalid value.
+func invalidOption(name, want string) error { return fmt.Errorf("invalid %s: want %s", name, want) }

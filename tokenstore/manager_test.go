@@ -87,7 +87,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 func TestTokenFetchesOnceThenServesWarm(t *testing.T) {
 	st := &countingStore{Store: tokenstore.NewMemoryStore()}
 	f := &seqFetcher{life: 2 * time.Hour}
-	m := tokenstore.NewManager(st, f.fetch, tokenstore.WithLocker(nil))
+	m := mustManager(tokenstore.NewManager(st, f.fetch, tokenstore.WithLocker(nil)))
 	ctx := context.Background()
 
 	tok, err := m.Token(ctx, "k")
@@ -115,7 +115,7 @@ func TestTokenReadsStoreBeforeFetching(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, st.Set(ctx, "k", tokenstore.Token{Value: "from-store", ExpiresAt: time.Now().Add(time.Hour)}))
 	f := &seqFetcher{life: time.Hour}
-	m := tokenstore.NewManager(st, f.fetch)
+	m := mustManager(tokenstore.NewManager(st, f.fetch))
 	tok, err := m.Token(ctx, "k")
 	require.NoError(t, err)
 	assert.Equal(t, "from-store", tok.Value)
@@ -127,7 +127,7 @@ func TestTokenIgnoresStoredTokenDueForRefresh(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, st.Set(ctx, "k", tokenstore.Token{Value: "old", ExpiresAt: time.Now().Add(time.Minute)}))
 	f := &seqFetcher{life: 2 * time.Hour}
-	m := tokenstore.NewManager(st, f.fetch, tokenstore.WithMargin(5*time.Minute), tokenstore.WithJitter(0))
+	m := mustManager(tokenstore.NewManager(st, f.fetch, tokenstore.WithMargin(5*time.Minute), tokenstore.WithJitter(0)))
 	tok, err := m.Token(ctx, "k")
 	require.NoError(t, err)
 	assert.Equal(t, "k-tok-1", tok.Value)
@@ -135,7 +135,7 @@ func TestTokenIgnoresStoredTokenDueForRefresh(t *testing.T) {
 
 func TestStampedeColdKeyFetchesOnce(t *testing.T) {
 	f := &seqFetcher{life: 2 * time.Hour, delay: 20 * time.Millisecond}
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch)
+	m := mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch))
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	errs := make(chan error, 500)
@@ -163,8 +163,8 @@ func TestStampedeColdKeyFetchesOnce(t *testing.T) {
 func TestStampedeAtMarginFetchesOnce(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	f := &seqFetcher{life: 2 * time.Hour, delay: 20 * time.Millisecond, now: clk.Now}
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch,
-		tokenstore.WithClock(clk.Now), tokenstore.WithMargin(5*time.Minute), tokenstore.WithJitter(time.Minute))
+	m := mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch,
+		tokenstore.WithClock(clk.Now), tokenstore.WithMargin(5*time.Minute), tokenstore.WithJitter(time.Minute)))
 	ctx := context.Background()
 	tok, err := m.Token(ctx, "k")
 	require.NoError(t, err)
@@ -203,7 +203,7 @@ func TestRefreshAheadWithoutClockUsesTimer(t *testing.T) {
 	// Without an injected clock the warm path reads the coarse clock: a token with a 2s lifetime is
 	// due after half of it, and is replaced well before it expires.
 	f := &seqFetcher{life: 2 * time.Second}
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch, tokenstore.WithJitter(0))
+	m := mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch, tokenstore.WithJitter(0)))
 	ctx := context.Background()
 	first, err := m.Token(ctx, "k")
 	require.NoError(t, err)
@@ -226,7 +226,7 @@ func TestCancelledCallerStopsWaitingSharedFetchContinues(t *testing.T) {
 		}
 		return tokenstore.Token{Value: "v", ExpiresAt: time.Now().Add(time.Hour)}, nil
 	}
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), fetch)
+	m := mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), fetch))
 
 	impatient, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -262,7 +262,7 @@ func TestCancelledCallerStopsWaitingSharedFetchContinues(t *testing.T) {
 func TestInvalidateDropsOnlyStaleValue(t *testing.T) {
 	st := &countingStore{Store: tokenstore.NewMemoryStore()}
 	f := &seqFetcher{life: time.Hour}
-	m := tokenstore.NewManager(st, f.fetch)
+	m := mustManager(tokenstore.NewManager(st, f.fetch))
 	ctx := context.Background()
 
 	tok1, err := m.Token(ctx, "k")
@@ -291,8 +291,8 @@ func TestInvalidateDropsOnlyStaleValue(t *testing.T) {
 func TestInvalidatedByAnotherInstanceIsReReadFromStore(t *testing.T) {
 	shared := tokenstore.NewMemoryStore()
 	f := &seqFetcher{life: time.Hour}
-	a := tokenstore.NewManager(shared, f.fetch)
-	b := tokenstore.NewManager(shared, f.fetch)
+	a := mustManager(tokenstore.NewManager(shared, f.fetch))
+	b := mustManager(tokenstore.NewManager(shared, f.fetch))
 	ctx := context.Background()
 	t1, err := a.Token(ctx, "k")
 	require.NoError(t, err)
@@ -317,7 +317,7 @@ func TestStoreFailureIsAnErrorNotAMiss(t *testing.T) {
 	st := &countingStore{Store: tokenstore.NewMemoryStore()}
 	st.fail.Store(true)
 	f := &seqFetcher{life: time.Hour}
-	m := tokenstore.NewManager(st, f.fetch)
+	m := mustManager(tokenstore.NewManager(st, f.fetch))
 	_, err := m.Token(context.Background(), "k")
 	require.ErrorIs(t, err, errDown)
 	assert.Zero(t, f.n.Load(), "a store outage must not trigger a fetch")
@@ -331,7 +331,7 @@ func TestStoreFailureIsAnErrorNotAMiss(t *testing.T) {
 func TestStoreWriteFailureIsReturned(t *testing.T) {
 	st := &failingSetStore{Store: tokenstore.NewMemoryStore()}
 	f := &seqFetcher{life: time.Hour}
-	m := tokenstore.NewManager(st, f.fetch)
+	m := mustManager(tokenstore.NewManager(st, f.fetch))
 	_, err := m.Token(context.Background(), "k")
 	require.ErrorIs(t, err, errDown)
 }
@@ -343,15 +343,15 @@ func (s *failingSetStore) Set(context.Context, string, tokenstore.Token) error {
 func TestFetchErrorReturnedWithNoValidToken(t *testing.T) {
 	boom := errors.New("wechat says no")
 	f := &seqFetcher{life: time.Hour, err: boom}
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch)
+	m := mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch))
 	_, err := m.Token(context.Background(), "k")
 	require.ErrorIs(t, err, boom)
 }
 
 func TestEmptyFetchedTokenIsAnError(t *testing.T) {
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), func(context.Context, string) (tokenstore.Token, error) {
+	m := mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), func(context.Context, string) (tokenstore.Token, error) {
 		return tokenstore.Token{}, nil
-	})
+	}))
 	_, err := m.Token(context.Background(), "k")
 	require.ErrorContains(t, err, "empty token")
 }
@@ -367,7 +367,7 @@ func TestFailedRefreshKeepsServingValidTokenThenRetries(t *testing.T) {
 		}
 		return f.fetch(ctx, k)
 	}
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), fetch, tokenstore.WithClock(clk.Now), tokenstore.WithJitter(0))
+	m := mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), fetch, tokenstore.WithClock(clk.Now), tokenstore.WithJitter(0)))
 	ctx := context.Background()
 	tok1, err := m.Token(ctx, "k")
 	require.NoError(t, err)
@@ -402,7 +402,7 @@ func TestFailedRefreshKeepsServingValidTokenThenRetries(t *testing.T) {
 
 func TestNilFetcherServesStoreOnly(t *testing.T) {
 	st := tokenstore.NewMemoryStore()
-	m := tokenstore.NewManager(st, nil)
+	m := mustManager(tokenstore.NewManager(st, nil))
 	ctx := context.Background()
 	_, err := m.Token(ctx, "k")
 	require.ErrorIs(t, err, tokenstore.ErrNotFound)
@@ -415,7 +415,7 @@ func TestNilFetcherServesStoreOnly(t *testing.T) {
 func TestSetAndDelete(t *testing.T) {
 	st := tokenstore.NewMemoryStore()
 	f := &seqFetcher{life: time.Hour}
-	m := tokenstore.NewManager(st, f.fetch)
+	m := mustManager(tokenstore.NewManager(st, f.fetch))
 	ctx := context.Background()
 	require.NoError(t, m.Set(ctx, "k", tokenstore.Token{Value: "given", ExpiresAt: time.Now().Add(time.Hour)}))
 	tok, err := m.Token(ctx, "k")
@@ -437,8 +437,8 @@ func TestDueTokenIsNotReacceptedFromStore(t *testing.T) {
 	start := time.Now() // MemoryStore drops entries by the real clock
 	clk := &fakeClock{t: start}
 	f := &seqFetcher{life: 2 * time.Hour, now: clk.Now}
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch, tokenstore.WithClock(clk.Now),
-		tokenstore.WithMargin(5*time.Minute), tokenstore.WithJitter(time.Minute))
+	m := mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch, tokenstore.WithClock(clk.Now),
+		tokenstore.WithMargin(5*time.Minute), tokenstore.WithJitter(time.Minute)))
 	ctx := context.Background()
 	first, err := m.Token(ctx, "k")
 	require.NoError(t, err)
@@ -460,7 +460,7 @@ func TestDeleteDuringRefreshResurrectsNothing(t *testing.T) {
 		<-release
 		return tokenstore.Token{Value: "fetched-before-delete", ExpiresAt: time.Now().Add(time.Hour)}, nil
 	}
-	m := tokenstore.NewManager(st, fetch)
+	m := mustManager(tokenstore.NewManager(st, fetch))
 	ctx := context.Background()
 	done := make(chan error, 1)
 	go func() { _, err := m.Token(ctx, "k"); done <- err }()
@@ -471,7 +471,7 @@ func TestDeleteDuringRefreshResurrectsNothing(t *testing.T) {
 	require.Error(t, err, "a token fetched for a deleted key is not handed out")
 	_, err = st.Get(ctx, "k")
 	require.ErrorIs(t, err, tokenstore.ErrNotFound, "nor stored")
-	m2 := tokenstore.NewManager(st, nil)
+	m2 := mustManager(tokenstore.NewManager(st, nil))
 	_, err = m2.Token(ctx, "k")
 	require.ErrorIs(t, err, tokenstore.ErrNotFound)
 }

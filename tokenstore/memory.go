@@ -37,11 +37,13 @@ type memLock struct {
 	until time.Time
 }
 
-// MemoryOption configures a MemoryStore.
+// MemoryOption configures a MemoryStore. Unlike the Manager's options it returns no error: no value
+// of a MemoryOption is invalid, so NewMemoryStore cannot fail.
 type MemoryOption func(*MemoryStore)
 
 // WithStoreClock makes the store judge expiry (of tokens and lock leases) by now instead of
-// time.Now, for tests that run on another clock, such as the wxtest emulator's.
+// time.Now, for tests that run on another clock, such as the wxtest emulator's. A nil now means
+// time.Now.
 func WithStoreClock(now func() time.Time) MemoryOption {
 	return func(s *MemoryStore) { s.now = now }
 }

@@ -61,7 +61,7 @@ func TestDueTokenServedAtOnceWhileWeChatIsSlow(t *testing.T) {
 	st := tokenstore.NewMemoryStore()
 	ctx := context.Background()
 	require.NoError(t, st.Set(ctx, "k", tokenstore.Token{Value: "valid", ExpiresAt: clk.Now().Add(2 * time.Hour)}))
-	m := tokenstore.NewManager(st, f.fetch, tokenstore.WithClock(clk.Now), tokenstore.WithJitter(0))
+	m := mustManager(tokenstore.NewManager(st, f.fetch, tokenstore.WithClock(clk.Now), tokenstore.WithJitter(0)))
 	tok, err := m.Token(ctx, "k")
 	require.NoError(t, err)
 	require.Equal(t, "valid", tok.Value)
@@ -112,8 +112,8 @@ func TestFailedBackgroundRefreshBacksOff(t *testing.T) {
 		}
 		return tokenstore.Token{}, errors.New("WeChat: system busy")
 	}
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), fetch, tokenstore.WithClock(clk.Now),
-		tokenstore.WithJitter(0), tokenstore.WithMargin(30*time.Minute))
+	m := mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), fetch, tokenstore.WithClock(clk.Now),
+		tokenstore.WithJitter(0), tokenstore.WithMargin(30*time.Minute)))
 	ctx := context.Background()
 	_, err := m.Token(ctx, "k")
 	require.NoError(t, err)
@@ -155,7 +155,7 @@ func TestBackgroundRefreshBoundedByFetchTimeout(t *testing.T) {
 	st := tokenstore.NewMemoryStore()
 	ctx := context.Background()
 	require.NoError(t, st.Set(ctx, "k", tokenstore.Token{Value: "valid", ExpiresAt: clk.Now().Add(time.Hour)}))
-	m := tokenstore.NewManager(st, f.fetch, tokenstore.WithClock(clk.Now), tokenstore.WithFetchTimeout(50*time.Millisecond))
+	m := mustManager(tokenstore.NewManager(st, f.fetch, tokenstore.WithClock(clk.Now), tokenstore.WithFetchTimeout(50*time.Millisecond)))
 	_, err := m.Token(ctx, "k")
 	require.NoError(t, err)
 	clk.Advance(58 * time.Minute)
@@ -177,8 +177,8 @@ func TestLockHeldElsewhereDelaysNobodyWithAValidToken(t *testing.T) {
 	ctx := context.Background()
 	clk := &fakeClock{t: time.Now()}
 	f := &seqFetcher{life: 2 * time.Hour, now: clk.Now}
-	m := tokenstore.NewManager(shared, f.fetch, tokenstore.WithClock(clk.Now), tokenstore.WithJitter(0),
-		tokenstore.WithLockLease(2*time.Second))
+	m := mustManager(tokenstore.NewManager(shared, f.fetch, tokenstore.WithClock(clk.Now), tokenstore.WithJitter(0),
+		tokenstore.WithLockLease(2*time.Second)))
 	first, err := m.Token(ctx, "k")
 	require.NoError(t, err)
 	_, err = shared.TryLock(ctx, "k:lock", 2*time.Second) // a process that then dies
@@ -207,7 +207,7 @@ func TestLockHeldElsewhereDelaysNobodyWithAValidToken(t *testing.T) {
 func TestDeleteReleasesEntries(t *testing.T) {
 	const n = 100_000
 	st := &nullStore{Store: tokenstore.NewMemoryStore()} // keeps nothing: the heap measured is the Manager's
-	m := tokenstore.NewManager(st, nil)
+	m := mustManager(tokenstore.NewManager(st, nil))
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
 	keys := make([]string, n)
@@ -253,7 +253,7 @@ func TestDeleteReleasesEntries(t *testing.T) {
 func TestExpiredTokenWaitsForRefresh(t *testing.T) {
 	clk := &fakeClock{t: time.Now()}
 	f := &seqFetcher{life: 2 * time.Hour, now: clk.Now}
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch, tokenstore.WithClock(clk.Now))
+	m := mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch, tokenstore.WithClock(clk.Now)))
 	ctx := context.Background()
 	_, err := m.Token(ctx, "k")
 	require.NoError(t, err)
@@ -285,7 +285,7 @@ func (s *nullStore) Delete(ctx context.Context, k string) error {
 
 // SourceBytes finds the same Source as Source, and a key it adds is its own copy.
 func TestSourceBytes(t *testing.T) {
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), nil)
+	m := mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), nil))
 	buf := []byte("wxCOMP:authorizer:wxA:access_token")
 	s := m.SourceBytes(buf)
 	assert.Same(t, s, m.Source("wxCOMP:authorizer:wxA:access_token"))
@@ -304,7 +304,7 @@ func TestBackgroundRefreshesAreBounded(t *testing.T) {
 	f.started = make(chan struct{}, 1000)
 	st := tokenstore.NewMemoryStore()
 	ctx := context.Background()
-	m := tokenstore.NewManager(st, f.fetch, tokenstore.WithClock(clk.Now), tokenstore.WithJitter(0))
+	m := mustManager(tokenstore.NewManager(st, f.fetch, tokenstore.WithClock(clk.Now), tokenstore.WithJitter(0)))
 	const n = 200
 	for i := 0; i < n; i++ {
 		require.NoError(t, m.Set(ctx, fmt.Sprint("k", i), tokenstore.Token{Value: "valid", ExpiresAt: clk.Now().Add(time.Hour)}))
@@ -341,7 +341,7 @@ func TestFailedRefreshWithoutTokenReleasesEntry(t *testing.T) {
 		}
 		return tokenstore.Token{Value: key + "-tok", ExpiresAt: time.Now().Add(time.Hour)}, nil
 	}
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), fetch)
+	m := mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), fetch))
 	ctx := context.Background()
 	held := m.Source("held")
 	for i := range 1000 {

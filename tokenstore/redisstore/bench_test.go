@@ -23,7 +23,7 @@ func TestWarmPathSendsNoCommand(t *testing.T) {
 	st, err := redisstore.New(c, redisstore.WithKeyPrefix(newPrefix(t, c)))
 	require.NoError(t, err)
 	f := &seqFetcher{life: 2 * time.Hour}
-	m := tokenstore.NewManager(st, f.fetch)
+	m := mustManager(tokenstore.NewManager(st, f.fetch))
 	ctx := context.Background()
 	before := hook.cmds.Load()
 	first, err := m.Token(ctx, benchKey)
@@ -49,7 +49,7 @@ func TestWarmPathSendsNoCommand(t *testing.T) {
 func warmRedisManager(b *testing.B) *tokenstore.Manager {
 	st, _, _ := newStore(b)
 	f := &seqFetcher{life: 2 * time.Hour}
-	m := tokenstore.NewManager(st, f.fetch)
+	m := mustManager(tokenstore.NewManager(st, f.fetch))
 	if _, err := m.Token(context.Background(), benchKey); err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func warmRedisManager(b *testing.B) *tokenstore.Manager {
 
 func warmMemoryManager(b *testing.B) *tokenstore.Manager {
 	f := &seqFetcher{life: 2 * time.Hour}
-	m := tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch)
+	m := mustManager(tokenstore.NewManager(tokenstore.NewMemoryStore(), f.fetch))
 	if _, err := m.Token(context.Background(), benchKey); err != nil {
 		b.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func BenchmarkColdRefresh(b *testing.B) {
 	ahead := func() time.Time { return time.Now().Add(2 * time.Hour) }
 	run := func(b *testing.B, st tokenstore.Store) {
 		f := &seqFetcher{life: time.Hour}
-		m := tokenstore.NewManager(st, f.fetch, tokenstore.WithClock(ahead))
+		m := mustManager(tokenstore.NewManager(st, f.fetch, tokenstore.WithClock(ahead)))
 		ctx := context.Background()
 		b.ReportAllocs()
 		b.ResetTimer()

@@ -74,8 +74,8 @@ func TestRedisStoppedMidRun(t *testing.T) {
 	st, err := redisstore.New(c)
 	require.NoError(t, err)
 	f := &seqFetcher{life: 400 * time.Millisecond}
-	m := tokenstore.NewManager(st, f.fetch, tokenstore.WithMargin(100*time.Millisecond), tokenstore.WithJitter(0),
-		tokenstore.WithFetchTimeout(time.Second), tokenstore.WithLockWait(time.Second))
+	m := mustManager(tokenstore.NewManager(st, f.fetch, tokenstore.WithMargin(100*time.Millisecond), tokenstore.WithJitter(0),
+		tokenstore.WithFetchTimeout(time.Second), tokenstore.WithLockWait(time.Second)))
 
 	ok, failed := hammer(t, m, 600*time.Millisecond)
 	assert.Positive(t, ok)

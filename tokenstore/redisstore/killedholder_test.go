@@ -52,7 +52,7 @@ func TestKilledLockHolderDelaysNobodyWithAValidToken(t *testing.T) {
 		fetchedAt.Store(time.Now().UnixNano())
 		return tokenstore.Token{Value: "T2", ExpiresAt: clock().Add(2 * time.Hour)}, nil
 	}
-	m := tokenstore.NewManager(st, fetch, tokenstore.WithClock(clock), tokenstore.WithJitter(0), tokenstore.WithLockLease(khLease))
+	m := mustManager(tokenstore.NewManager(st, fetch, tokenstore.WithClock(clock), tokenstore.WithJitter(0), tokenstore.WithLockLease(khLease)))
 	require.NoError(t, m.Set(ctx, khKey, tokenstore.Token{Value: "T1", ExpiresAt: time.Now().Add(time.Hour)}))
 
 	// Another process takes the lock to refresh the same token, and is killed while WeChat answers.
@@ -134,8 +134,8 @@ func khChild(t *testing.T) {
 		<-ctx.Done() // WeChat never answers before the kill
 		return tokenstore.Token{}, ctx.Err()
 	}
-	m := tokenstore.NewManager(st, fetch, tokenstore.WithMargin(2*time.Hour), tokenstore.WithLockLease(khLease),
-		tokenstore.WithFetchTimeout(time.Minute))
+	m := mustManager(tokenstore.NewManager(st, fetch, tokenstore.WithMargin(2*time.Hour), tokenstore.WithLockLease(khLease),
+		tokenstore.WithFetchTimeout(time.Minute)))
 	_, err = m.Token(context.Background(), khKey)
 	t.Fatalf("the fetch returned before the kill: %v", err)
 }

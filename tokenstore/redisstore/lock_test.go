@@ -115,8 +115,8 @@ func TestSlowRefreshIsWaitedFor(t *testing.T) {
 	st2 := process(t, p)
 	f1 := &seqFetcher{life: time.Hour, delay: 300 * time.Millisecond}
 	f2 := &seqFetcher{life: time.Hour}
-	m1 := tokenstore.NewManager(st1, f1.fetch, tokenstore.WithLockLease(2*time.Second))
-	m2 := tokenstore.NewManager(st2, f2.fetch, tokenstore.WithLockLease(2*time.Second))
+	m1 := mustManager(tokenstore.NewManager(st1, f1.fetch, tokenstore.WithLockLease(2*time.Second)))
+	m2 := mustManager(tokenstore.NewManager(st2, f2.fetch, tokenstore.WithLockLease(2*time.Second)))
 	ctx := context.Background()
 
 	var tok1 tokenstore.Token
@@ -144,7 +144,7 @@ func TestDeadHolderIsTakenOver(t *testing.T) {
 	_, err := process(t, p).TryLock(ctx, "k:lock", 200*time.Millisecond) // never released
 	require.NoError(t, err)
 	f := &seqFetcher{life: time.Hour}
-	m := tokenstore.NewManager(st, f.fetch, tokenstore.WithLockWait(3*time.Second))
+	m := mustManager(tokenstore.NewManager(st, f.fetch, tokenstore.WithLockWait(3*time.Second)))
 	start := time.Now()
 	tok, err := m.Token(ctx, "k")
 	require.NoError(t, err)
@@ -166,7 +166,7 @@ func TestOneFetchAcrossProcesses(t *testing.T) {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for _, s := range stores {
-		m := tokenstore.NewManager(s, f.fetch)
+		m := mustManager(tokenstore.NewManager(s, f.fetch))
 		for g := 0; g < 50; g++ {
 			wg.Add(1)
 			go func() {
@@ -198,8 +198,8 @@ func TestInvalidationAcrossProcesses(t *testing.T) {
 	st1, _, p := newStore(t)
 	st2 := process(t, p)
 	f := &seqFetcher{life: time.Hour}
-	m1 := tokenstore.NewManager(st1, f.fetch)
-	m2 := tokenstore.NewManager(st2, f.fetch)
+	m1 := mustManager(tokenstore.NewManager(st1, f.fetch))
+	m2 := mustManager(tokenstore.NewManager(st2, f.fetch))
 	ctx := context.Background()
 
 	t1, err := m1.Token(ctx, "k")

@@ -107,15 +107,17 @@ type Store struct {
 	unlock    *redis.Script
 }
 
-// Option configures a Store.
-type Option func(*Store)
+// Option configures a Store. An option given an invalid value makes New return an error.
+type Option func(*Store) error
 
 // WithKeyPrefix sets the prefix put before every key (default DefaultPrefix, "wxopen:"). Instances that
 // share tokens must use the same prefix; an empty prefix is allowed.
-func WithKeyPrefix(prefix string) Option { return func(s *Store) { s.prefix = prefix } }
+func WithKeyPrefix(prefix string) Option {
+	return func(s *Store) error { s.prefix = prefix; return nil }
+}
 
-// WithLogger sets the logger for warnings (default slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+// WithLogger sets the logger for warnings (default slog.Default(), also when l is nil).
+func WithLogger(l *slog.Logger) Option { return func(s *Store) error { s.log = l; return nil } }
 
 // New returns a Store over client. It does no I/O.
 func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
@@ -130,8 +132,11 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 		unlock:    redis.NewScript(unlockLua),
 	}
 	for _, o := range opts {
-		if o != nil {
-			o(s)
+		if o == nil {
+			continue
+		}
+		if err := o(s); err != nil {
+			return nil, fmt.Errorf("redisstore: %w", err)
 		}
 	}
 	if s.log == nil {

@@ -293,7 +293,7 @@ func TestManagerDoesNotFetchWhenRedisFails(t *testing.T) {
 	st, err := redisstore.New(closedPortClient(t))
 	require.NoError(t, err)
 	f := &seqFetcher{life: time.Hour}
-	m := tokenstore.NewManager(st, f.fetch)
+	m := mustManager(tokenstore.NewManager(st, f.fetch))
 	_, err = m.Token(context.Background(), "k")
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, tokenstore.ErrNotFound)

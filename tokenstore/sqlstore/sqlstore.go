@@ -128,8 +128,8 @@ func (d Dialect) String() string {
 	return fmt.Sprintf("Dialect(%d)", int(d))
 }
 
-// Option configures a Store.
-type Option func(*config)
+// Option configures a Store. An option given an invalid value makes New return an error.
+type Option func(*config) error
 
 type config struct {
 	table   string
@@ -140,10 +140,26 @@ type config struct {
 // (letters a-z, digits and '_', not starting with a digit, at most 63 characters), optionally qualified
 // by a schema ("ops.wxopen_credentials"); New rejects anything else, so a table name can never inject
 // SQL.
-func WithTable(name string) Option { return func(c *config) { c.table = name } }
+func WithTable(name string) Option {
+	return func(c *config) error {
+		if !validTable(name) {
+			return wxerr.Invalid("table", "a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 characters), optionally schema-qualified")
+		}
+		c.table = name
+		return nil
+	}
+}
 
-// WithDialect sets the dialect instead of detecting it from the driver.
-func WithDialect(d Dialect) Option { return func(c *config) { c.dialect = d } }
+// WithDialect sets the dialect (MySQL or Postgres) instead of detecting it from the driver.
+func WithDialect(d Dialect) Option {
+	return func(c *config) error {
+		if d != MySQL && d != Postgres {
+			return wxerr.Invalid("dialect", "MySQL or Postgres")
+		}
+		c.dialect = d
+		return nil
+	}
+}
 
 // Store is a tokenstore.Store in one SQL table. It is safe for concurrent use.
 type Store struct {
@@ -178,8 +194,11 @@ func New(db *sql.DB, opts ...Option) (*Store, error) {
 	}
 	c := config{table: DefaultTable}
 	for _, o := range opts {
-		if o != nil {
-			o(&c)
+		if o == nil {
+			continue
+		}
+		if err := o(&c); err != nil {
+			return nil, err
 		}
 	}
 	if !validTable(c.table) {

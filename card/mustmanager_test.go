@@ -1,0 +1,23 @@
+package card_test
+
+import (
+	"github.com/wxopen-go/wxopen/card"
+	"github.com/wxopen-go/wxopen/tokenstore"
+)
+
+// mustManager returns the Manager NewManager built, and panics on its error (a test's options are
+// valid).
+func mustManager(m *tokenstore.Manager, err error) *tokenstore.Manager {
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// mustTickets returns the Tickets NewTickets built, and panics on its error.
+func mustTickets(t *card.Tickets, err error) *card.Tickets {
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
