@@ -198,6 +198,9 @@ func newNode(t *testing.T, creds tokenstore.Store, wx *rotatingWeChat) *node {
 		OnUnauthorized: func(_ context.Context, ev *component.UnauthorizedEvent) error {
 			return n.callback("unauthorized", ev.Superseded)
 		},
+		OnUpdateAuthorized: func(_ context.Context, ev *component.UpdateAuthorizedEvent) error {
+			return n.callback("updateauthorized", ev.Superseded)
+		},
 		OnOther: func(_ context.Context, ev *component.PlatformEvent) error {
 			return n.callback(string(ev.InfoType), false)
 		},
@@ -383,6 +386,40 @@ func TestLateAuthorizedPushOlderThanRevocation(t *testing.T) {
 	_, err = a.c.StoredAuthorization(context.Background(), "wxA")
 	assert.ErrorIs(t, err, wxerr.ErrNotAuthorized)
 	assert.Equal(t, []string{"authorized (superseded)", "unauthorized"}, append(a.seen(), b.seen()...))
+}
+
+// updateauthorized goes through the same ordering as authorized: one older than a revocation that was
+// handled does not bring the authorisation back (its code is not exchanged), and a newer one applies.
+func TestLateUpdateAuthorizedPush(t *testing.T) {
+	creds := newFailingStore(nil)
+	wx := newRotatingWeChat("")
+	a, b := newNode(t, creds, wx), newNode(t, creds, wx)
+	t0 := time.Now().Add(-3 * time.Minute)
+	require.Equal(t, http.StatusOK, authorizedPush(t, t0, wx.issueCode("wxA")).to(a.h))
+	require.Equal(t, 1, wx.exchanges())
+	require.Equal(t, http.StatusOK, unauthorizedPush(t, t0.Add(time.Minute)).to(b.h))
+	require.Equal(t, "", storedRefreshToken(t, creds))
+
+	late := updateAuthorizedPush(t, t0.Add(30*time.Second), wx.issueCode("wxA"))
+	require.Equal(t, http.StatusOK, late.to(a.h))
+	assert.Equal(t, 1, wx.exchanges(), "the code of an update older than the revocation is not exchanged")
+	assert.Equal(t, "", storedRefreshToken(t, creds))
+	_, err := a.c.StoredAuthorization(context.Background(), "wxA")
+	assert.ErrorIs(t, err, wxerr.ErrNotAuthorized)
+
+	newer := updateAuthorizedPush(t, t0.Add(2*time.Minute), wx.issueCode("wxA"))
+	require.Equal(t, http.StatusOK, newer.to(b.h))
+	assert.Equal(t, 2, wx.exchanges())
+	assert.NotEqual(t, "", storedRefreshToken(t, creds), "a newer update applies")
+	rec, err := b.c.StoredAuthorization(context.Background(), "wxA")
+	require.NoError(t, err)
+	assert.True(t, t0.Add(2*time.Minute).Truncate(time.Second).Equal(rec.EventTime))
+	assert.Equal(t, []string{"authorized", "updateauthorized (superseded)", "unauthorized", "updateauthorized"}, append(a.seen(), b.seen()...))
+}
+
+func updateAuthorizedPush(t testing.TB, created time.Time, code string) delivery {
+	return newDelivery(t, event("updateauthorized", created, "AuthorizerAppid", "wxA", "AuthorizationCode", code,
+		"AuthorizationCodeExpiredTime", "0", "PreAuthCode", "preauthcode@@@x"))
 }
 
 // A record stored by v0.1 (no event time, no revocation flag) is read, and ordered by its UpdatedAt.
