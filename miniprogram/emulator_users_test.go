@@ -252,3 +252,80 @@ func TestEmulatorSubscribeMessages(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, list)
 }
+
+// QR jump rules against the emulator: a restaurant points its printed table codes at the mini program.
+func TestEmulatorQRCodeJump(t *testing.T) {
+	ctx := context.Background()
+	e := newPlatform(t)
+	mp := e.mini(shopApp)
+	const prefix = "https://noodles.example.com/t/"
+	rule := miniprogram.QRCodeJumpRule{Prefix: prefix, PermitSubRule: "1", Path: "pages/table/index",
+		OpenVersion: miniprogram.OpenRelease, DebugURL: []string{prefix + "12", prefix + "13"}}
+
+	jumps, err := mp.QRCodeJumps(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, jumps.Rules)
+	assert.Equal(t, 20, jumps.PublishQuota)
+	require.NoError(t, mp.AddQRCodeJump(ctx, rule, false))
+	assert.Equal(t, wxerr.CodeInvalidParams, wxerr.CodeOf(mp.AddQRCodeJump(ctx, rule, false)), "the prefix has a rule")
+	other := rule
+	other.Prefix, other.DebugURL = "https://noodles.example.com/q/", []string{"https://noodles.example.com/q/1"}
+	assert.Equal(t, wxerr.CodeInvalidParams, wxerr.CodeOf(mp.AddQRCodeJump(ctx, other, true)), "an edit of no rule")
+
+	jumps, err = mp.QRCodeJumps(ctx)
+	require.NoError(t, err)
+	want := rule
+	want.State = 1
+	assert.Equal(t, []miniprogram.QRCodeJumpRule{want}, jumps.Rules, "unpublished")
+	assert.Equal(t, 1, jumps.ListSize)
+	assert.Equal(t, 1, jumps.Open)
+	assert.Equal(t, 20, jumps.PublishQuota)
+
+	file, err := mp.QRCodeJumpVerifyFile(ctx)
+	require.NoError(t, err)
+	assert.NotEmpty(t, file.FileName)
+	assert.NotEmpty(t, file.Content)
+	again, err := mp.QRCodeJumpVerifyFile(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, file, again, "one file per mini program")
+
+	require.NoError(t, mp.PublishQRCodeJump(ctx, prefix))
+	jumps, err = mp.QRCodeJumps(ctx)
+	require.NoError(t, err)
+	require.Len(t, jumps.Rules, 1)
+	assert.Equal(t, 2, jumps.Rules[0].State, "published")
+	assert.Equal(t, 19, jumps.PublishQuota)
+	assert.Equal(t, wxerr.CodeInvalidParams, wxerr.CodeOf(mp.PublishQRCodeJump(ctx, other.Prefix)), "no rule of that prefix")
+
+	// An edit takes the rule back to unpublished.
+	edited := rule
+	edited.Path = "pages/menu/index"
+	require.NoError(t, mp.AddQRCodeJump(ctx, edited, true))
+	jumps, err = mp.QRCodeJumps(ctx)
+	require.NoError(t, err)
+	require.Len(t, jumps.Rules, 1)
+	assert.Equal(t, "pages/menu/index", jumps.Rules[0].Path)
+	assert.Equal(t, 1, jumps.Rules[0].State)
+
+	// The monthly publish quota runs out (19 left), and comes back the next month.
+	for range 19 {
+		require.NoError(t, mp.PublishQRCodeJump(ctx, prefix))
+	}
+	assert.Equal(t, wxerr.CodeDailyQuota, wxerr.CodeOf(mp.PublishQRCodeJump(ctx, prefix)))
+	jumps, err = mp.QRCodeJumps(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, jumps.PublishQuota)
+	e.s.Advance(32 * 24 * time.Hour)
+	_, err = e.s.PushVerifyTicket(ctx) // WeChat keeps pushing tickets meanwhile
+	require.NoError(t, err)
+	jumps, err = mp.QRCodeJumps(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 20, jumps.PublishQuota, "a new month")
+
+	require.NoError(t, mp.DeleteQRCodeJump(ctx, prefix))
+	assert.Equal(t, wxerr.CodeInvalidParams, wxerr.CodeOf(mp.DeleteQRCodeJump(ctx, prefix)), "deleted already")
+	jumps, err = mp.QRCodeJumps(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, jumps.Rules)
+	assert.Zero(t, jumps.ListSize)
+}

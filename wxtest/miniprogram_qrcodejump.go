@@ -2,11 +2,22 @@ package wxtest
 
 // QR jump rules (API digest section 17.2): rules per mini program, the verification file, publishing
 // within a monthly quota, deletion. The emulator cannot fetch the verification file from the rule's
-// host, so publishing checks everything else. Error codes for a duplicate or unknown prefix are not
-// documented: the emulator answers 40097 (invalid args) with a hint.
+// host, so publishing checks everything else.
+//
+// Rules the emulator enforces, and the errcodes it answers (the digest names no errcode for any of
+// them: 40097, invalid args, with a hint, is the emulator's choice):
+//   - qrcodejumpadd: prefix and path required (47001, as any missing field); prefix an absolute
+//     http(s) URL; open_version "1", "2" or "3"; permit_sub_rule "1" or "2" (or absent); is_edit "0" or "1"
+//     (absent: add); debug_url 1 to 5 URLs, each under the prefix. An add of a prefix that has a
+//     rule, or an edit of one that has none, is refused. An added or edited rule is unpublished
+//     (state 1).
+//   - qrcodejumppublish: a rule of the prefix; at most qrJumpPublishQuota publishes per month (China
+//     time; 45009, unverified); the rule becomes published (state 2).
+//   - qrcodejumpdelete: a rule of the prefix.
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -83,8 +94,14 @@ func (s *Server) qrJumpAdd(c *call) (any, error) {
 		return nil, missing("prefix")
 	case r.Path == "":
 		return nil, missing("path")
+	case !httpURL(r.Prefix):
+		return nil, apiErr(wxerr.CodeInvalidParams, "invalid args hint: prefix is not an http(s) URL")
 	case r.OpenVersion != "1" && r.OpenVersion != "2" && r.OpenVersion != "3":
 		return nil, apiErr(wxerr.CodeInvalidParams, "invalid args hint: open_version")
+	case r.PermitSubRule != "" && r.PermitSubRule != "1" && r.PermitSubRule != "2":
+		return nil, apiErr(wxerr.CodeInvalidParams, "invalid args hint: permit_sub_rule")
+	case req.IsEdit != "" && req.IsEdit != "0" && req.IsEdit != "1":
+		return nil, apiErr(wxerr.CodeInvalidParams, "invalid args hint: is_edit")
 	case len(r.DebugURL) < 1 || len(r.DebugURL) > 5:
 		return nil, apiErr(wxerr.CodeInvalidParams, "invalid args hint: debug_url")
 	}
@@ -107,6 +124,12 @@ func (s *Server) qrJumpAdd(c *call) (any, error) {
 		app.rules = append(app.rules, &r)
 	}
 	return answerOK(), nil
+}
+
+// httpURL reports whether s is an absolute http or https URL with a host.
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // qrJumpGet: POST /cgi-bin/wxopen/qrcodejumpget.
