@@ -2,9 +2,11 @@ package card
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/wxopen-go/wxopen/wxerr"
 )
@@ -72,16 +74,43 @@ type ActivateRequest struct {
 	// CardID is needed for cards with custom codes.
 	CardID           string `json:"card_id,omitempty"`
 	BackgroundPicURL string `json:"background_pic_url,omitempty"`
-	// ActivateBeginTime and ActivateEndTime (unix seconds) bound the membership.
-	ActivateBeginTime int64  `json:"activate_begin_time,omitempty"`
-	ActivateEndTime   int64  `json:"activate_end_time,omitempty"`
-	InitBonus         int64  `json:"init_bonus,omitempty"`
-	InitBonusRecord   string `json:"init_bonus_record,omitempty"`
+	// ActivateBeginTime and ActivateEndTime bound the membership (activate_begin_time and
+	// activate_end_time, unix seconds on the wire); the zero time is left out.
+	ActivateBeginTime time.Time `json:"-"`
+	ActivateEndTime   time.Time `json:"-"`
+	InitBonus         int64     `json:"init_bonus,omitempty"`
+	InitBonusRecord   string    `json:"init_bonus_record,omitempty"`
 	// InitBalance is in cents (unverified).
 	InitBalance           int64  `json:"init_balance,omitempty"`
 	InitCustomFieldValue1 string `json:"init_custom_field_value1,omitempty"`
 	InitCustomFieldValue2 string `json:"init_custom_field_value2,omitempty"`
 	InitCustomFieldValue3 string `json:"init_custom_field_value3,omitempty"`
+}
+
+// MarshalJSON sends WeChat's form, the activation times in unix seconds.
+func (r ActivateRequest) MarshalJSON() ([]byte, error) {
+	type plain ActivateRequest
+	return json.Marshal(struct {
+		plain
+		ActivateBeginTime int64 `json:"activate_begin_time,omitempty"`
+		ActivateEndTime   int64 `json:"activate_end_time,omitempty"`
+	}{plain(r), unixSeconds(r.ActivateBeginTime), unixSeconds(r.ActivateEndTime)})
+}
+
+// UnmarshalJSON reads WeChat's form back, the activation times in unix seconds.
+func (r *ActivateRequest) UnmarshalJSON(b []byte) error {
+	type plain ActivateRequest
+	var w struct {
+		plain
+		ActivateBeginTime int64 `json:"activate_begin_time"`
+		ActivateEndTime   int64 `json:"activate_end_time"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*r = ActivateRequest(w.plain)
+	r.ActivateBeginTime, r.ActivateEndTime = unixOrZero(w.ActivateBeginTime), unixOrZero(w.ActivateEndTime)
+	return nil
 }
 
 // Activate activates the member card with code, giving it a membership number and initial values.
@@ -94,7 +123,10 @@ func (c *Client) Activate(ctx context.Context, req ActivateRequest) error {
 	if req.Code == "" {
 		return wxerr.Invalid("code", "required")
 	}
-	if req.ActivateEndTime != 0 && req.ActivateEndTime <= req.ActivateBeginTime {
+	if t := req.ActivateBeginTime; !t.IsZero() && t.Unix() <= 0 {
+		return wxerr.Invalid("activate_begin_time", "after 1970, or the zero time to leave it out")
+	}
+	if !req.ActivateEndTime.IsZero() && unixSeconds(req.ActivateEndTime) <= unixSeconds(req.ActivateBeginTime) {
 		return wxerr.Invalid("activate_end_time", "after activate_begin_time")
 	}
 	if req.InitBonus < 0 || req.InitBalance < 0 {

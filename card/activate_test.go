@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
@@ -72,7 +73,7 @@ func TestActivate(t *testing.T) {
 		"activate_begin_time":100,"activate_end_time":200,"init_bonus":10,"init_bonus_record":"welcome","init_custom_field_value1":"银卡"}`,
 		`{"errcode":0,"errmsg":"ok"}`)
 	err := e.card(oaAppID).Activate(context.Background(), card.ActivateRequest{MembershipNumber: "M001", Code: "751234212312", CardID: "pC",
-		ActivateBeginTime: 100, ActivateEndTime: 200, InitBonus: 10, InitBonusRecord: "welcome", InitCustomFieldValue1: "银卡"})
+		ActivateBeginTime: time.Unix(100, 0), ActivateEndTime: time.Unix(200, 0), InitBonus: 10, InitBonusRecord: "welcome", InitCustomFieldValue1: "银卡"})
 	require.NoError(t, err)
 }
 
@@ -85,7 +86,9 @@ func TestActivateErrors(t *testing.T) {
 	}{
 		{card.ActivateRequest{Code: "c"}, "membership_number"},
 		{card.ActivateRequest{MembershipNumber: "m"}, "code"},
-		{card.ActivateRequest{MembershipNumber: "m", Code: "c", ActivateBeginTime: 200, ActivateEndTime: 100}, "activate_end_time"},
+		{card.ActivateRequest{MembershipNumber: "m", Code: "c", ActivateBeginTime: time.Unix(200, 0), ActivateEndTime: time.Unix(100, 0)}, "activate_end_time"},
+		{card.ActivateRequest{MembershipNumber: "m", Code: "c", ActivateBeginTime: time.Unix(200, 0), ActivateEndTime: time.Unix(200, 900e6)}, "activate_end_time"},
+		{card.ActivateRequest{MembershipNumber: "m", Code: "c", ActivateBeginTime: time.Unix(0, 0)}, "activate_begin_time"},
 		{card.ActivateRequest{MembershipNumber: "m", Code: "c", InitBalance: -1}, "init_bonus"},
 	} {
 		err := e.card(oaAppID).Activate(ctx, tc.req)

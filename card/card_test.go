@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
@@ -132,13 +133,13 @@ func TestCreateValidation(t *testing.T) {
 		{"no date type", func(m *card.MemberCard) { m.BaseInfo.DateInfo = card.DateInfo{} }, "base_info.date_info.type"},
 		{"bad date type", func(m *card.MemberCard) { m.BaseInfo.DateInfo.Type = "DATE_TYPE_FOREVER" }, "base_info.date_info.type"},
 		{"range end before begin", func(m *card.MemberCard) {
-			m.BaseInfo.DateInfo = card.DateInfo{Type: card.DateFixTimeRange, BeginTimestamp: 2000, EndTimestamp: 1000}
+			m.BaseInfo.DateInfo = card.DateInfo{Type: card.DateFixTimeRange, BeginTimestamp: time.Unix(2000, 0), EndTimestamp: time.Unix(1000, 0)}
 		}, "base_info.date_info"},
 		{"range equal", func(m *card.MemberCard) {
-			m.BaseInfo.DateInfo = card.DateInfo{Type: card.DateFixTimeRange, BeginTimestamp: 2000, EndTimestamp: 2000}
+			m.BaseInfo.DateInfo = card.DateInfo{Type: card.DateFixTimeRange, BeginTimestamp: time.Unix(2000, 0), EndTimestamp: time.Unix(2000, 0)}
 		}, "base_info.date_info"},
 		{"range without begin", func(m *card.MemberCard) {
-			m.BaseInfo.DateInfo = card.DateInfo{Type: card.DateFixTimeRange, EndTimestamp: 2000}
+			m.BaseInfo.DateInfo = card.DateInfo{Type: card.DateFixTimeRange, EndTimestamp: time.Unix(2000, 0)}
 		}, "base_info.date_info"},
 		{"term 0", func(m *card.MemberCard) { m.BaseInfo.DateInfo = card.DateInfo{Type: card.DateFixTerm} }, "base_info.date_info.fixed_term"},
 		{"term negative begin", func(m *card.MemberCard) {
@@ -174,7 +175,7 @@ func TestCreateValidation(t *testing.T) {
 	ok := validCard()
 	ok.BaseInfo.BrandName = strings.Repeat("海", 12)
 	ok.BaseInfo.Title = strings.Repeat("a", 18)
-	ok.BaseInfo.DateInfo = card.DateInfo{Type: card.DateFixTimeRange, BeginTimestamp: 1, EndTimestamp: 2}
+	ok.BaseInfo.DateInfo = card.DateInfo{Type: card.DateFixTimeRange, BeginTimestamp: time.Unix(1, 0), EndTimestamp: time.Unix(2, 0)}
 	for _, col := range []card.Color{card.Color010, card.Color020, card.Color030, card.Color040, card.Color050, card.Color060,
 		card.Color070, card.Color080, card.Color081, card.Color082, card.Color090, card.Color100, card.Color101, card.Color102} {
 		ok.BaseInfo.Color = col
@@ -257,7 +258,7 @@ func TestUpdate(t *testing.T) {
 	zero := 0
 	sendCheck, err := e.card(oaAppID).Update(context.Background(), "pC", &card.MemberCardUpdate{
 		BaseInfo: &card.BaseInfoUpdate{Title: "新卡", Color: card.Color030, CanShare: card.Bool(false),
-			DateInfo: &card.DateInfo{Type: card.DateFixTimeRange, BeginTimestamp: 100, EndTimestamp: 200}},
+			DateInfo: &card.DateInfo{Type: card.DateFixTimeRange, BeginTimestamp: time.Unix(100, 0), EndTimestamp: time.Unix(200, 0)}},
 		SupplyBonus: card.Bool(false),
 		Discount:    &zero,
 	})
@@ -327,7 +328,7 @@ func TestDateInfoSendsFixedBeginTermZeroForFixTerm(t *testing.T) {
 		{card.DateInfo{Type: card.DateFixTerm, FixedTerm: 30}, `{"type":"DATE_TYPE_FIX_TERM","fixed_term":30,"fixed_begin_term":0}`},
 		{card.DateInfo{Type: card.DateFixTerm, FixedTerm: 30, FixedBeginTerm: 2}, `{"type":"DATE_TYPE_FIX_TERM","fixed_term":30,"fixed_begin_term":2}`},
 		{card.DateInfo{Type: card.DatePermanent}, `{"type":"DATE_TYPE_PERMANENT"}`},
-		{card.DateInfo{Type: card.DateFixTimeRange, BeginTimestamp: 1, EndTimestamp: 2}, `{"type":"DATE_TYPE_FIX_TIME_RANGE","begin_timestamp":1,"end_timestamp":2}`},
+		{card.DateInfo{Type: card.DateFixTimeRange, BeginTimestamp: time.Unix(1, 0), EndTimestamp: time.Unix(2, 0)}, `{"type":"DATE_TYPE_FIX_TIME_RANGE","begin_timestamp":1,"end_timestamp":2}`},
 	} {
 		b, err := json.Marshal(tc.in)
 		require.NoError(t, err)
@@ -350,4 +351,26 @@ func TestDateInfoSendsFixedBeginTermZeroForFixTerm(t *testing.T) {
 	_, err := e.card(oaAppID).Create(context.Background(), mc)
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, n.Load())
+}
+
+// DateInfo's range is time.Time in Go and unix seconds on the wire, both ways; card/get's 0 or a
+// missing timestamp is the zero time.
+func TestDateInfoTimesAreUnixSecondsOnTheWire(t *testing.T) {
+	var d card.DateInfo
+	require.NoError(t, json.Unmarshal([]byte(`{"type":"DATE_TYPE_FIX_TIME_RANGE","begin_timestamp":1700000000,"end_timestamp":1700086400}`), &d))
+	assert.Equal(t, card.DateInfo{Type: card.DateFixTimeRange, BeginTimestamp: time.Unix(1700000000, 0), EndTimestamp: time.Unix(1700086400, 0)}, d)
+	require.NoError(t, json.Unmarshal([]byte(`{"type":1,"begin_timestamp":0}`), &d))
+	assert.Equal(t, card.DateInfo{Type: card.DateFixTimeRange}, d, "0 and absent are the zero time")
+	require.Error(t, json.Unmarshal([]byte(`{"type":1,"begin_timestamp":"x"}`), &d))
+
+	b, err := json.Marshal(card.DateInfo{Type: card.DateFixTimeRange, BeginTimestamp: time.Unix(1700000000, 0).In(time.UTC),
+		EndTimestamp: time.Unix(1700086400, 0).In(time.FixedZone("CST", 8*3600))})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"type":"DATE_TYPE_FIX_TIME_RANGE","begin_timestamp":1700000000,"end_timestamp":1700086400}`, string(b), "any zone: the same instant")
+	// Within the same second the range is empty on the wire, so it is refused before sending.
+	mc := validCard()
+	mc.BaseInfo.DateInfo = card.DateInfo{Type: card.DateFixTimeRange, BeginTimestamp: time.Unix(2000, 0), EndTimestamp: time.Unix(2000, 500e6)}
+	var ve *wxerr.ValidationError
+	require.ErrorAs(t, mc.Validate(), &ve)
+	assert.Equal(t, "base_info.date_info", ve.Field)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/wxopen-go/wxopen/crypto"
@@ -21,9 +22,9 @@ type CardExtRequest struct {
 	Code string
 	// OpenID restricts the card to one user, only for cards created with BindOpenID (signed).
 	OpenID string
-	// FixedBeginTimestamp (unix seconds, UTC+8 time) is the real start of a DATE_TYPE_FIX_TERM card;
-	// 0 leaves it out. Not signed.
-	FixedBeginTimestamp int64
+	// FixedBeginTimestamp is the real start of a DATE_TYPE_FIX_TERM card (fixed_begintimestamp, unix
+	// seconds on the wire); the zero time leaves it out. Not signed.
+	FixedBeginTimestamp time.Time
 	// OuterStr is a channel tag WeChat returns in the card-received event; "" leaves it out. Not signed.
 	OuterStr string
 }
@@ -73,8 +74,8 @@ func (r *CardExtRequest) validate() error {
 			return wxerr.Invalid(f.name, "valid UTF-8")
 		}
 	}
-	if r.FixedBeginTimestamp < 0 {
-		return wxerr.Invalid("fixed_begintimestamp", "a unix time in seconds, or 0 to leave it out")
+	if t := r.FixedBeginTimestamp; !t.IsZero() && t.Unix() <= 0 {
+		return wxerr.Invalid("fixed_begintimestamp", "after 1970, or the zero time to leave it out")
 	}
 	return nil
 }
@@ -135,9 +136,9 @@ func SignCardExt(ticket string, req CardExtRequest, timestamp int64, nonceStr st
 	b.WriteString(`","nonce_str":"`)
 	b.WriteString(nonceStr)
 	b.WriteString(`",`)
-	if req.FixedBeginTimestamp > 0 {
+	if fixed := unixSeconds(req.FixedBeginTimestamp); fixed > 0 {
 		b.WriteString(`"fixed_begintimestamp":`)
-		b.Write(strconv.AppendInt(tsBuf[:0], req.FixedBeginTimestamp, 10))
+		b.Write(strconv.AppendInt(tsBuf[:0], fixed, 10))
 		b.WriteByte(',')
 	}
 	if req.OuterStr != "" {

@@ -43,14 +43,14 @@ func TestSignCardExtOwnVector(t *testing.T) {
 	//   → aebba2f81a906ab1a31a8a3951b7bfbd4e3f903a
 	const ticket = "kgt8ON7yVITDhtdwci0qeSbmddpI7Bp3ekOAODLrGsGyLx-IDx5MBp2Hs3MgiXomoCbv0_BH0bDbJf6_YM9OXQ"
 	req := card.CardExtRequest{CardID: "pFS7Fjg8kV1IdDz01r4SQwMkuCKc", Code: "110201201245", OpenID: "oFS7Fjl0WsZ9AMZqrI80nbIq8xrA",
-		FixedBeginTimestamp: 1717200000, OuterStr: "shop-42"}
+		FixedBeginTimestamp: time.Unix(1717200000, 0), OuterStr: "shop-42"}
 	ext, err := card.SignCardExt(ticket, req, 1717171717, "Xy7Qw2p9")
 	require.NoError(t, err)
 	assert.Equal(t, `{"code":"110201201245","openid":"oFS7Fjl0WsZ9AMZqrI80nbIq8xrA","timestamp":"1717171717","nonce_str":"Xy7Qw2p9",`+
 		`"fixed_begintimestamp":1717200000,"outer_str":"shop-42","signature":"aebba2f81a906ab1a31a8a3951b7bfbd4e3f903a"}`, ext.Ext)
 
 	// fixed_begintimestamp and outer_str are not signed: leaving them out keeps the signature.
-	req.FixedBeginTimestamp, req.OuterStr = 0, ""
+	req.FixedBeginTimestamp, req.OuterStr = time.Time{}, ""
 	bare, err := card.SignCardExt(ticket, req, 1717171717, "Xy7Qw2p9")
 	require.NoError(t, err)
 	assert.Equal(t, "aebba2f81a906ab1a31a8a3951b7bfbd4e3f903a", decodeExt(t, bare.Ext)["signature"])
@@ -106,7 +106,8 @@ func TestSignCardExtValidation(t *testing.T) {
 		{"long nonce", "T", ok, 1, "123456789012345678901234567890123", "nonce_str"},
 		{"nonce with symbols", "T", ok, 1, "a b", "nonce_str"},
 		{"bad utf-8", "T", card.CardExtRequest{CardID: "pC", Code: "\xff"}, 1, "n", "code"},
-		{"negative fixed begin", "T", card.CardExtRequest{CardID: "pC", FixedBeginTimestamp: -1}, 1, "n", "fixed_begintimestamp"},
+		{"fixed begin before 1970", "T", card.CardExtRequest{CardID: "pC", FixedBeginTimestamp: time.Unix(-1, 0)}, 1, "n", "fixed_begintimestamp"},
+		{"fixed begin at 1970", "T", card.CardExtRequest{CardID: "pC", FixedBeginTimestamp: time.Unix(0, 0)}, 1, "n", "fixed_begintimestamp"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/wxopen-go/wxopen/wxerr"
@@ -166,26 +167,51 @@ func Int(v int64) *int64 { return &v }
 // DateInfo is a card's validity (base_info.date_info).
 type DateInfo struct {
 	Type DateType `json:"type"`
-	// BeginTimestamp and EndTimestamp (unix seconds) bound a DateFixTimeRange card.
-	BeginTimestamp int64 `json:"begin_timestamp,omitempty"`
-	EndTimestamp   int64 `json:"end_timestamp,omitempty"`
+	// BeginTimestamp and EndTimestamp bound a DateFixTimeRange card (begin_timestamp and
+	// end_timestamp, unix seconds on the wire); the zero time is left out.
+	BeginTimestamp time.Time `json:"-"`
+	EndTimestamp   time.Time `json:"-"`
 	// FixedTerm (days, > 0) is how long a DateFixTerm card is valid, starting FixedBeginTerm days
 	// after it is received (0: the same day).
 	FixedTerm      int `json:"fixed_term,omitempty"`
 	FixedBeginTerm int `json:"fixed_begin_term,omitempty"`
 }
 
-// MarshalJSON sends fixed_begin_term for a DateFixTerm card even when it is 0 (WeChat's value for
-// "valid from the day of receipt"); the other date types leave the fixed_* fields out.
+// MarshalJSON sends WeChat's form: the timestamps in unix seconds, and fixed_begin_term for a
+// DateFixTerm card even when it is 0 (WeChat's value for "valid from the day of receipt"); the other
+// date types leave the fixed_* fields out.
 func (d DateInfo) MarshalJSON() ([]byte, error) {
 	type plain DateInfo
+	type wire struct {
+		plain
+		BeginTimestamp int64 `json:"begin_timestamp,omitempty"`
+		EndTimestamp   int64 `json:"end_timestamp,omitempty"`
+	}
+	w := wire{plain(d), unixSeconds(d.BeginTimestamp), unixSeconds(d.EndTimestamp)}
 	if d.Type != DateFixTerm {
-		return json.Marshal(plain(d))
+		return json.Marshal(w)
 	}
 	return json.Marshal(struct {
-		plain
+		wire
 		FixedBeginTerm int `json:"fixed_begin_term"`
-	}{plain(d), d.FixedBeginTerm})
+	}{w, d.FixedBeginTerm})
+}
+
+// UnmarshalJSON decodes WeChat's form (card/get), the timestamps in unix seconds; 0 or absent is the
+// zero time.
+func (d *DateInfo) UnmarshalJSON(b []byte) error {
+	type plain DateInfo
+	var w struct {
+		plain
+		BeginTimestamp int64 `json:"begin_timestamp"`
+		EndTimestamp   int64 `json:"end_timestamp"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*d = DateInfo(w.plain)
+	d.BeginTimestamp, d.EndTimestamp = unixOrZero(w.BeginTimestamp), unixOrZero(w.EndTimestamp)
+	return nil
 }
 
 // Sku is a card's stock (base_info.sku).
@@ -402,7 +428,7 @@ func (d *DateInfo) validate(field string) error {
 	switch d.Type {
 	case DatePermanent:
 	case DateFixTimeRange:
-		if d.BeginTimestamp <= 0 || d.EndTimestamp <= d.BeginTimestamp {
+		if begin := unixSeconds(d.BeginTimestamp); begin <= 0 || unixSeconds(d.EndTimestamp) <= begin {
 			return wxerr.Invalid(field, "DATE_TYPE_FIX_TIME_RANGE needs 0 < begin_timestamp < end_timestamp")
 		}
 	case DateFixTerm:
