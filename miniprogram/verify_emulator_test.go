@@ -30,6 +30,8 @@ func TestEmulatorVerification(t *testing.T) {
 	task, err := mp.SubmitVerification(ctx, d)
 	require.NoError(t, err)
 	assert.Contains(t, task.AuthURL, task.TaskID)
+	_, err = mp.SubmitVerification(ctx, d)
+	assert.Equal(t, wxerr.CodeFastRegTaskRunning, wxerr.CodeOf(err), "one verification at a time")
 	st, err := mp.QueryVerification(ctx, task.TaskID)
 	require.NoError(t, err)
 	assert.Equal(t, miniprogram.VerifyApplyNone, st.ApplyStatus)
@@ -54,11 +56,15 @@ func TestEmulatorVerification(t *testing.T) {
 	assert.Contains(t, e.auditEvents(), fmt.Sprintf("verify %s task=12 apply=3", app))
 	assert.Contains(t, e.auditEvents(), fmt.Sprintf("verify %s task=12 apply=4", app))
 
-	bad := validAuthData()
-	bad.CustomerType = 15
-	bad.AuthIdentification, bad.AuthIdentMaterial = "医生", doc
-	bad.AccountNameType = 1
-	_, err = mp.SubmitVerification(ctx, bad)
+	_, err = mp.SubmitVerification(ctx, d)
+	assert.Equal(t, wxerr.CodeFastRegTaskRunning, wxerr.CodeOf(err), "already verified")
+
+	personal := e.mini(e.fastRegister(ctx, 501))
+	pd := validAuthData()
+	pd.CustomerType = 15
+	pd.AuthIdentification, pd.AuthIdentMaterial = "医生", doc
+	pd.AccountNameType = 1
+	_, err = personal.SubmitVerification(ctx, pd)
 	require.NoError(t, err, "a personal subject with its identity")
 }
 
@@ -101,7 +107,7 @@ func TestEmulatorAuthAndICP(t *testing.T) {
 	p2, err := g.mp.ICP().SubmitAuthAndICP(ctx, a, validAuthData())
 	require.NoError(t, err)
 	assert.Error(t, e.s.AdvanceAuthAndICP(ctx, p.ProcedureID, 22), "the first procedure was replaced")
-	for _, st := range []int{16, 22, 24, 26} {
+	for _, st := range []int{16, 17, 19, 22, 24, 26} {
 		require.NoError(t, e.s.AdvanceAuthAndICP(ctx, p2.ProcedureID, st))
 	}
 	q, err = g.mp.ICP().QueryAuthAndICP(ctx, p2.ProcedureID)
