@@ -272,6 +272,10 @@ func TestTrialQRCode(t *testing.T) {
 		assert.Equal(t, "image/jpeg", ctype)
 		assert.Equal(t, want, body, "the trial code of that page")
 	}
+	text, err := qrtest.Decode(want)
+	require.NoError(t, err)
+	assert.Equal(t, wxtest.TrialCodeContent(shop, "pages/index/index?x=1"), text)
+	assert.Equal(t, "https://open.weixin.qq.com/sns/getexpappinfo?appid="+shop+"&path=pages%2Findex%2Findex.html%3Fx%3D1#wechat-redirect", text)
 	assert.Equal(t, n+2, e.emu.Calls("/wxa/get_qrcode"), "fetched on every open")
 	status, _, _ = get("/trial/x")
 	assert.Equal(t, http.StatusBadRequest, status)

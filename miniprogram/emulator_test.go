@@ -21,6 +21,7 @@ import (
 	"github.com/wxopen-go/wxopen/authorizer"
 	"github.com/wxopen-go/wxopen/component"
 	"github.com/wxopen-go/wxopen/crypto"
+	"github.com/wxopen-go/wxopen/internal/qrtest"
 	"github.com/wxopen-go/wxopen/miniprogram"
 	"github.com/wxopen-go/wxopen/openplatform"
 	"github.com/wxopen-go/wxopen/wxcall"
@@ -184,7 +185,10 @@ func TestEmulatorReleasePipeline(t *testing.T) {
 	img, err := mp.QRCode(ctx, "pages/order/order?id=1")
 	require.NoError(t, err)
 	_, err = jpeg.Decode(bytes.NewReader(img))
-	require.NoError(t, err, "the trial QR code is a real image")
+	require.NoError(t, err, "the trial QR code is a JPEG, as WeChat's")
+	text, err := qrtest.Decode(img)
+	require.NoError(t, err, "and a real QR code")
+	assert.Equal(t, wxtest.TrialCodeContent(shopApp, "pages/order/order?id=1"), text)
 
 	cats, err := mp.Categories(ctx)
 	require.NoError(t, err)

@@ -1,7 +1,8 @@
 package wxtest
 
 // Code management (API digest 6.1-6.6): the code pipeline commit → submit_audit → (test calls
-// Audit) → release, with revert and undo, and the trial QR code.
+// Audit) → release, with revert and undo, and the trial QR code (a real QR code of
+// TrialCodeContent, as JPEG).
 //
 // Rules the emulator enforces, and the errcodes it answers:
 //   - commit: template_id must be in the platform's template library (85014); ext_json (required;
@@ -27,19 +28,19 @@ package wxtest
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"image"
-	"image/color"
 	"image/jpeg"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/wxopen-go/wxopen/wxerr"
 )
@@ -219,7 +220,35 @@ func checkExtJSON(ext, appID string, templateType int) ([]string, error) {
 	return pages, nil
 }
 
-// mpQRCode: GET /wxa/get_qrcode — a JPEG drawn from the mini program, the trial version and path.
+// Trial QR codes (get_qrcode, digest 6.2).
+const (
+	trialCodeSize    = 430 // pixels a side
+	trialCodeQuality = 90  // JPEG quality
+	trialCodeURL     = "https://open.weixin.qq.com/sns/getexpappinfo"
+)
+
+// TrialCodeContent is the text of the trial-version QR code get_qrcode answers for the mini program
+// appID and path (the page with its query; "" opens the home page): the URL WeChat's trial codes
+// carry, https://open.weixin.qq.com/sns/getexpappinfo?appid=APPID&path=PAGE.html%3FQUERY#wechat-redirect,
+// where the page takes ".html" before its query and the whole is URL-encoded once, and without a
+// path there is no path parameter. WeChat does not document the form; it is the one public trial
+// codes decode to. Unlike the round mini-program codes, a trial code is an ordinary QR code, so the
+// emulator's carries the same text.
+func TrialCodeContent(appID, path string) string {
+	u := trialCodeURL + "?appid=" + url.QueryEscape(appID)
+	if path != "" {
+		page, query, hasQuery := strings.Cut(path, "?")
+		page += ".html"
+		if hasQuery {
+			page += "?" + query
+		}
+		u += "&path=" + url.QueryEscape(page)
+	}
+	return u + "#wechat-redirect"
+}
+
+// mpQRCode: GET /wxa/get_qrcode[?path=] — a JPEG QR code of TrialCodeContent, as WeChat answers
+// (image/jpeg); 86001 before the first commit.
 func (s *Server) mpQRCode(c *call) (any, error) {
 	a, app, err := s.miniProgram(c)
 	if err != nil {
@@ -228,61 +257,15 @@ func (s *Server) mpQRCode(c *call) (any, error) {
 	if app.trial == nil {
 		return nil, apiErr(wxerr.CodeNoCommittedCode, "")
 	}
-	seed := a.info.AppID + "\x00" + app.trial.userVersion + "\x00" + strconv.FormatInt(app.trial.commitTime.UnixNano(), 10) +
-		"\x00" + c.query("path")
-	img, err := qrLikeJPEG(seed)
+	q, err := qrcode.New(TrialCodeContent(a.info.AppID, c.query("path")), qrcode.Medium)
 	if err != nil {
 		return nil, apiErr(wxerr.CodeSystemBusy, "")
 	}
-	return rawAnswer{ContentType: "image/jpeg", Body: img}, nil
-}
-
-// qrLikeJPEG draws a 29x29-module pattern (finder squares in three corners, the rest from the hash
-// of seed) at 6 pixels a module and encodes it as JPEG.
-func qrLikeJPEG(seed string) ([]byte, error) {
-	const modules, scale, quiet = 29, 6, 4
-	sum := sha256.Sum256([]byte(seed))
-	bits := func(i int) bool {
-		h := sha256.Sum256(append(sum[:], byte(i), byte(i>>8)))
-		return h[0]&1 == 1
-	}
-	finder := func(x, y int) (bool, bool) {
-		for _, o := range [][2]int{{0, 0}, {modules - 7, 0}, {0, modules - 7}} {
-			dx, dy := x-o[0], y-o[1]
-			if dx >= 0 && dx < 7 && dy >= 0 && dy < 7 {
-				ring := dx == 0 || dy == 0 || dx == 6 || dy == 6
-				core := dx >= 2 && dx <= 4 && dy >= 2 && dy <= 4
-				return ring || core, true
-			}
-		}
-		return false, false
-	}
-	size := (modules + 2*quiet) * scale
-	img := image.NewGray(image.Rect(0, 0, size, size))
-	for i := range img.Pix {
-		img.Pix[i] = 0xff
-	}
-	for y := 0; y < modules; y++ {
-		for x := 0; x < modules; x++ {
-			dark, inFinder := finder(x, y)
-			if !inFinder {
-				dark = bits(y*modules + x)
-			}
-			if !dark {
-				continue
-			}
-			for py := 0; py < scale; py++ {
-				for px := 0; px < scale; px++ {
-					img.SetGray((x+quiet)*scale+px, (y+quiet)*scale+py, color.Gray{})
-				}
-			}
-		}
-	}
 	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
-		return nil, err
+	if err := jpeg.Encode(&b, q.Image(trialCodeSize), &jpeg.Options{Quality: trialCodeQuality}); err != nil {
+		return nil, apiErr(wxerr.CodeSystemBusy, "")
 	}
-	return b.Bytes(), nil
+	return rawAnswer{ContentType: "image/jpeg", Body: b.Bytes()}, nil
 }
 
 // categoryID is the stable id the emulator gives a category name.

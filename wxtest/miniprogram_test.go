@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wxopen-go/wxopen/internal/qrtest"
 	"github.com/wxopen-go/wxopen/wxtest"
 )
 
@@ -319,11 +320,25 @@ func TestQRCode(t *testing.T) {
 	assert.Equal(t, "image/jpeg", ct)
 	decoded, err := jpeg.Decode(bytes.NewReader(img))
 	require.NoError(t, err)
-	assert.Equal(t, image.Rect(0, 0, 222, 222), decoded.Bounds())
-	_, img2 := m.getRaw("/wxa/get_qrcode", url.Values{"path": {"pages/index/index?x=1"}})
-	assert.NotEqual(t, img, img2, "the path changes the code")
-	_, img3 := m.getRaw("/wxa/get_qrcode", url.Values{})
-	assert.Equal(t, img, img3, "the same version and path give the same code")
+	assert.Equal(t, image.Rect(0, 0, 430, 430), decoded.Bounds())
+	text, err := qrtest.Decode(img)
+	require.NoError(t, err)
+	assert.Equal(t, "https://open.weixin.qq.com/sns/getexpappinfo?appid="+mpAppID+"#wechat-redirect", text, "the home page")
+	assert.Equal(t, wxtest.TrialCodeContent(mpAppID, ""), text)
+
+	_, img2 := m.getRaw("/wxa/get_qrcode", url.Values{"path": {"pages/index/index?x=1&y=2"}})
+	text, err = qrtest.Decode(img2)
+	require.NoError(t, err)
+	assert.Equal(t, "https://open.weixin.qq.com/sns/getexpappinfo?appid="+mpAppID+"&path=pages%2Findex%2Findex.html%3Fx%3D1%26y%3D2#wechat-redirect", text)
+	assert.Equal(t, wxtest.TrialCodeContent(mpAppID, "pages/index/index?x=1&y=2"), text)
+	_, img3 := m.getRaw("/wxa/get_qrcode", url.Values{"path": {"pages/me/me"}})
+	text, err = qrtest.Decode(img3)
+	require.NoError(t, err)
+	assert.Equal(t, "https://open.weixin.qq.com/sns/getexpappinfo?appid="+mpAppID+"&path=pages%2Fme%2Fme.html#wechat-redirect", text)
+
+	requireCode(t, 0, m.commit("2", ""))
+	_, img4 := m.getRaw("/wxa/get_qrcode", url.Values{})
+	assert.Equal(t, img, img4, "the code opens the trial version, whichever it is now")
 }
 
 func TestModifyDomain(t *testing.T) {

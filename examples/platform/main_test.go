@@ -75,6 +75,9 @@ func TestWalkThrough(t *testing.T) {
 	require.NoError(t, err)
 	_, err = jpeg.Decode(bytes.NewReader(img))
 	require.NoError(t, err)
+	text, err := qrtest.Decode(img)
+	require.NoError(t, err)
+	assert.Equal(t, wxtest.TrialCodeContent("wx6e0d15a1b2c3d4e5", "pages/menu/menu"), text, "it opens the menu page of the trial version")
 	assert.Contains(t, got, fmt.Sprintf("8. Experience QR code (menu page) saved to %s (%d bytes).", qr, len(img)))
 
 	assertNoSecrets(t, got)
