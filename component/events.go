@@ -71,9 +71,11 @@ type AuthorizedEvent struct {
 	PlatformEvent
 	AuthorizerAppID   string
 	AuthorizationCode string
-	// AuthorizationCodeExpiredTime is WeChat's number as sent (the documentation does not say
-	// whether it is a unix time or a lifetime in seconds; the emulator sends a unix time).
-	AuthorizationCodeExpiredTime int64
+	// AuthorizationCodeExpiredTime is when AuthorizationCode expires; zero when the push gave none.
+	// WeChat's documentation does not say whether its number is a unix time or a lifetime in
+	// seconds; the emulator sends a unix time. A number too small to be a unix time of this century
+	// (under 10^9) is read as a lifetime counted from CreateTime (or from receipt, without one).
+	AuthorizationCodeExpiredTime time.Time
 	PreAuthCode                  string
 	// Authorization is the result of exchanging AuthorizationCode (QueryAuth; tokens and record
 	// already stored), or nil when the handler was configured with ManualQueryAuth, the push carried
@@ -83,6 +85,19 @@ type AuthorizedEvent struct {
 	// account (a revocation or an authorisation with a later CreateTime, handled before this late
 	// push): the code was not exchanged and nothing was stored.
 	Superseded bool
+}
+
+// codeExpiry is the time of the push's AuthorizationCodeExpiredTime n: a unix time, or, when n is
+// too small to be one, a lifetime in seconds from the event's time at; 0 or less is the zero time.
+func codeExpiry(n int64, at time.Time) time.Time {
+	const minUnixTime = 1_000_000_000 // 2001-09-09: no expiry WeChat sends can be earlier
+	switch {
+	case n <= 0:
+		return time.Time{}
+	case n < minUnixTime:
+		return at.Add(time.Duration(n) * time.Second)
+	}
+	return time.Unix(n, 0)
 }
 
 // UpdateAuthorizedEvent is the updateauthorized push: an account changed the permission sets it

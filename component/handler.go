@@ -167,7 +167,7 @@ func (h *Handler) dispatch(ctx context.Context, plain []byte) error {
 		}
 		ev := &AuthorizedEvent{
 			PlatformEvent: base, AuthorizerAppID: x.AuthorizerAppid, AuthorizationCode: x.AuthorizationCode,
-			AuthorizationCodeExpiredTime: x.AuthorizationCodeExpiredTime, PreAuthCode: x.PreAuthCode,
+			AuthorizationCodeExpiredTime: codeExpiry(x.AuthorizationCodeExpiredTime, at), PreAuthCode: x.PreAuthCode,
 		}
 		if !h.cfg.ManualQueryAuth && x.AuthorizationCode != "" {
 			a, err := h.rcv.exchange(ctx, x.AuthorizationCode, x.AuthorizerAppid, at)

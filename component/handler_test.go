@@ -226,7 +226,7 @@ func TestHandlerAuthorizedExchangesCode(t *testing.T) {
 			assert.Equal(t, component.InfoType(infoType), got.InfoType)
 			assert.Equal(t, "wxauthorizer01", got.AuthorizerAppID)
 			assert.Equal(t, "queryauthcode@@@X", got.AuthorizationCode)
-			assert.Equal(t, int64(1700000600), got.AuthorizationCodeExpiredTime)
+			assert.Equal(t, time.Unix(1700000600, 0), got.AuthorizationCodeExpiredTime)
 			assert.Equal(t, "preauthcode@@@P", got.PreAuthCode)
 			require.NotNil(t, got.Authorization)
 			assert.Equal(t, "SECRET-RT-1", got.Authorization.RefreshToken)
@@ -255,6 +255,34 @@ func TestHandlerManualQueryAuth(t *testing.T) {
 	assert.Equal(t, "code", got.AuthorizationCode)
 	assert.Zero(t, h.mt.GetTotalCallCount())
 	assert.Empty(t, h.writesSince(mark))
+}
+
+// AuthorizationCodeExpiredTime is a time: WeChat's unix time as sent, a number too small to be one
+// counted as a lifetime from CreateTime, and none (absent, 0) the zero time.
+func TestHandlerAuthorizationCodeExpiry(t *testing.T) {
+	created := time.Now().Truncate(time.Second)
+	for _, tc := range []struct {
+		name   string
+		fields []string
+		want   time.Time
+	}{
+		{"unix time", []string{"AuthorizationCodeExpiredTime", "1700000600"}, time.Unix(1700000600, 0)},
+		{"lifetime", []string{"AuthorizationCodeExpiredTime", "3600"}, created.Add(time.Hour)},
+		{"zero", []string{"AuthorizationCodeExpiredTime", "0"}, time.Time{}},
+		{"absent", nil, time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := hsetup(t)
+			var got *component.AuthorizedEvent
+			hd := h.handler(t, component.HandlerConfig{ManualQueryAuth: true,
+				OnAuthorized: func(_ context.Context, ev *component.AuthorizedEvent) error { got = ev; return nil }})
+			fields := append([]string{"AuthorizerAppid", "wxA", "AuthorizationCode", "code"}, tc.fields...)
+			assertSuccess(t, serve(hd, h.wx.push("/", "AppId", event("authorized", created, fields...), time.Now())))
+			require.NotNil(t, got)
+			assert.True(t, tc.want.Equal(got.AuthorizationCodeExpiredTime), "got %v, want %v", got.AuthorizationCodeExpiredTime, tc.want)
+			assert.Equal(t, tc.want.IsZero(), got.AuthorizationCodeExpiredTime.IsZero())
+		})
+	}
 }
 
 func TestHandlerAuthorizedQueryAuthFails(t *testing.T) {
