@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/wxopen-go/wxopen/miniprogram"
 	"github.com/wxopen-go/wxopen/wxerr"
@@ -115,10 +116,42 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // LoginAnswer is the login handler's answer to the mini program. It holds no session key.
 type LoginAnswer struct {
-	Token     string `json:"token"`
-	ExpiresAt int64  `json:"expires_at"` // unix seconds
-	OpenID    string `json:"openid"`
-	UserID    string `json:"user_id,omitempty"`
+	Token string `json:"token"`
+	// ExpiresAt is when the session expires (expires_at, unix seconds on the wire).
+	ExpiresAt time.Time `json:"-"`
+	OpenID    string    `json:"openid"`
+	UserID    string    `json:"user_id,omitempty"`
+}
+
+// MarshalJSON encodes the answer the mini program reads, expires_at in unix seconds.
+func (a LoginAnswer) MarshalJSON() ([]byte, error) {
+	type plain LoginAnswer
+	var exp int64
+	if !a.ExpiresAt.IsZero() {
+		exp = a.ExpiresAt.Unix()
+	}
+	return json.Marshal(struct {
+		plain
+		ExpiresAt int64 `json:"expires_at"`
+	}{plain(a), exp})
+}
+
+// UnmarshalJSON reads the answer back (a Go client of the login handler, a test), expires_at in
+// unix seconds; 0 or absent is the zero time.
+func (a *LoginAnswer) UnmarshalJSON(b []byte) error {
+	type plain LoginAnswer
+	var w struct {
+		plain
+		ExpiresAt int64 `json:"expires_at"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*a = LoginAnswer(w.plain)
+	if w.ExpiresAt != 0 {
+		a.ExpiresAt = time.Unix(w.ExpiresAt, 0)
+	}
+	return nil
 }
 
 // LoginHandler serves login/{code}: the mini program sends the code of wx.login (as the path value
@@ -149,7 +182,7 @@ func (m *Manager) LoginHandler() http.Handler {
 			}
 			return
 		}
-		writeJSON(w, http.StatusOK, LoginAnswer{Token: s.Token, ExpiresAt: s.ExpiresAt.Unix(), OpenID: s.OpenID, UserID: s.UserID})
+		writeJSON(w, http.StatusOK, LoginAnswer{Token: s.Token, ExpiresAt: s.ExpiresAt, OpenID: s.OpenID, UserID: s.UserID})
 	})
 }
 

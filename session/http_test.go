@@ -56,6 +56,11 @@ func TestMountedEndpoints(t *testing.T) {
 		assert.Equal(t, "oUSER", out["openid"])
 		assert.Equal(t, float64(e.clk.Now().Add(time.Hour).Unix()), out["expires_at"])
 		assert.Len(t, out, 3, "token, expires_at and openid only: no session key")
+		b, err := json.Marshal(out)
+		require.NoError(t, err)
+		var ans session.LoginAnswer
+		require.NoError(t, json.Unmarshal(b, &ans), "a Go client reads the answer back")
+		assert.Equal(t, session.LoginAnswer{Token: token, OpenID: "oUSER", ExpiresAt: time.Unix(e.clk.Now().Add(time.Hour).Unix(), 0)}, ans)
 		key := e.wx.key(appA, "oUSER")
 
 		// is_valid_token, sliding.
