@@ -9,9 +9,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // TestNoInternalTypeInPublicAPI lists the exported API of every package of the module outside
@@ -22,6 +24,20 @@ import (
 // in an internal package: a user can neither name nor read such a type. An alias does not hide one
 // (type Caller = wxhttp.Client would be reported as wxhttp.Client).
 func TestNoInternalTypeInPublicAPI(t *testing.T) {
+	var found []string
+	for _, tp := range publicPackages(t) {
+		found = append(found, publicInternalUses(tp)...)
+	}
+	sort.Strings(found)
+	for _, f := range found {
+		t.Errorf("internal type in the public API: %s", f)
+	}
+}
+
+// publicPackages type-checks (from `go list -export` export data) every package of the module
+// outside internal/ and returns them.
+func publicPackages(t *testing.T) []*types.Package {
+	t.Helper()
 	cmd := exec.Command("go", "list", "-export", "-deps", "-json=ImportPath,Export,Module,Name,Standard", "./...")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -59,18 +75,112 @@ func TestNoInternalTypeInPublicAPI(t *testing.T) {
 		}
 		return os.Open(f)
 	})
-	var found []string
+	var pkgs []*types.Package
 	for _, p := range mine {
 		tp, err := imp.Import(p.ImportPath)
 		if err != nil {
 			t.Fatalf("import %s: %v", p.ImportPath, err)
 		}
-		found = append(found, publicInternalUses(tp)...)
+		pkgs = append(pkgs, tp)
+	}
+	return pkgs
+}
+
+// integerTimeAllowed lists "pkg.Type.Field" exported fields that look like times by name and are
+// integers on purpose. Only a request field whose wire meaning is not a point in time belongs here,
+// with the reason. It is empty: every time-named field is a time.Time.
+var integerTimeAllowed = map[string]string{}
+
+// TestTimesAreTimeTime fails on any exported field of an exported struct type (and of the anonymous
+// structs inside one) of a public package whose name says it is a point in time — ending in Time,
+// Timestamp or At, or starting with Time followed by another word (not Timeout) — and whose type
+// is an integer (also behind a pointer, slice, array or a named integer type): results carry
+// time.Time, with WeChat's unix seconds kept on the wire by the type's JSON/XML methods.
+func TestTimesAreTimeTime(t *testing.T) {
+	var found []string
+	for _, p := range publicPackages(t) {
+		found = append(found, integerTimeFields(p)...)
 	}
 	sort.Strings(found)
 	for _, f := range found {
-		t.Errorf("internal type in the public API: %s", f)
+		if _, ok := integerTimeAllowed[f]; ok {
+			continue
+		}
+		t.Errorf("time-named field is an integer, not time.Time: %s", f)
 	}
+	for f := range integerTimeAllowed {
+		if !slices.Contains(found, f) {
+			t.Errorf("integerTimeAllowed names %s, which is no longer an integer time field: remove it", f)
+		}
+	}
+}
+
+// looksLikeTime reports whether an exported field name names a point in time.
+func looksLikeTime(name string) bool {
+	if strings.HasSuffix(name, "Time") || strings.HasSuffix(name, "Timestamp") || strings.HasSuffix(name, "At") {
+		return true
+	}
+	rest, ok := strings.CutPrefix(name, "Time")
+	return ok && rest != "" && unicode.IsUpper([]rune(rest)[0])
+}
+
+// integerTimeFields returns "pkg.Type.Field" for each time-named integer field of p's exported
+// struct types.
+func integerTimeFields(p *types.Package) []string {
+	var out []string
+	isInteger := func(typ types.Type) bool {
+		for {
+			switch u := typ.Underlying().(type) {
+			case *types.Basic:
+				return u.Info()&types.IsInteger != 0
+			case *types.Pointer:
+				typ = u.Elem()
+			case *types.Slice:
+				typ = u.Elem()
+			case *types.Array:
+				typ = u.Elem()
+			default:
+				return false
+			}
+		}
+	}
+	var fields func(owner string, s *types.Struct)
+	fields = func(owner string, s *types.Struct) {
+		for i := 0; i < s.NumFields(); i++ {
+			f := s.Field(i)
+			if !f.Exported() {
+				continue
+			}
+			if looksLikeTime(f.Name()) && isInteger(f.Type()) {
+				out = append(out, owner+"."+f.Name())
+			}
+			// Anonymous structs are only checked here; named ones where they are declared.
+			typ := types.Unalias(f.Type())
+			for {
+				if ptr, ok := typ.(*types.Pointer); ok {
+					typ = types.Unalias(ptr.Elem())
+				} else if sl, ok := typ.(*types.Slice); ok {
+					typ = types.Unalias(sl.Elem())
+				} else {
+					break
+				}
+			}
+			if inner, ok := typ.(*types.Struct); ok {
+				fields(owner+"."+f.Name(), inner)
+			}
+		}
+	}
+	scope := p.Scope()
+	for _, name := range scope.Names() {
+		o, ok := scope.Lookup(name).(*types.TypeName)
+		if !ok || !o.Exported() || o.IsAlias() {
+			continue
+		}
+		if s, ok := o.Type().Underlying().(*types.Struct); ok {
+			fields(p.Name()+"."+name, s)
+		}
+	}
+	return out
 }
 
 func isInternal(path string) bool {
