@@ -8,6 +8,14 @@ package wxtest
 // submit_audit checks); the others live here until reviewed.
 //
 // Rules the emulator enforces, and the errcodes it answers:
+//   - getallcategories: the whole catalogue, from the root node (id 0), for the account (the
+//     emulator's accounts are all enterprises: getaccountbasicinfo's principal_type 1).
+//   - getcategoriesbytype: the level-1 and level-2 categories a subject of verify_type may set
+//     (0 personal, the default when absent; 1 enterprise; 2 government; 3 media; 4 other
+//     organisation; 40097 otherwise), no root; a level-1 node lists only the children the type may
+//     set and is left out when it has none. WeChat publishes no table of which type may set which
+//     category: the catalogue's subjects are the emulator's (tools for every type, the rest for
+//     enterprises, household services also for other organisations).
 //   - addcategory: categories 1-5 items of known level-1/level-2 ids (53303); not already on the
 //     account (53304); at most categoryLimit on the account (53301); at most categoryChanges adds and
 //     deletes per month (53300); a sensitive category needs certicates naming each document of its
@@ -41,20 +49,34 @@ const (
 )
 
 // catalogueEntry is a level-2 category of the catalogue; documents, when set, make it sensitive.
+// subjects are the verify_types (getcategoriesbytype) that may set it; none means every type.
 type catalogueEntry struct {
 	first, second string
 	documents     []string
+	subjects      []int
 }
+
+// Subject types of getcategoriesbytype's verify_type (digest 11.1).
+const (
+	subjectPersonal   = 0
+	subjectEnterprise = 1
+	subjectOtherOrg   = 4
+)
 
 // catalogue is the emulator's category catalogue.
 var catalogue = []catalogueEntry{
-	{"工具", "效率", nil},
-	{"工具", "信息查询", nil},
-	{"餐饮", "中餐", []string{"食品经营许可证"}},
-	{"餐饮", "点餐平台", []string{"食品经营许可证"}},
-	{"餐饮", "咖啡厅", nil},
-	{"商业服务", "软件服务提供商", nil},
-	{"生活服务", "家政", nil},
+	{"工具", "效率", nil, nil},
+	{"工具", "信息查询", nil, nil},
+	{"餐饮", "中餐", []string{"食品经营许可证"}, []int{subjectEnterprise}},
+	{"餐饮", "点餐平台", []string{"食品经营许可证"}, []int{subjectEnterprise}},
+	{"餐饮", "咖啡厅", nil, []int{subjectEnterprise}},
+	{"商业服务", "软件服务提供商", nil, []int{subjectEnterprise}},
+	{"生活服务", "家政", nil, []int{subjectEnterprise, subjectOtherOrg}},
+}
+
+// allows reports whether a subject of verify_type t may set e.
+func (e catalogueEntry) allows(t int) bool {
+	return len(e.subjects) == 0 || slices.Contains(e.subjects, t)
 }
 
 // Category review states (getcategory audit_status).
@@ -115,6 +137,7 @@ func catalogueByIDs(first, second int) (catalogueEntry, bool) {
 // mpAllCategories: GET /cgi-bin/wxopen/getallcategories and POST getcategoriesbytype.
 func (s *Server) mpAllCategories(c *call) (any, error) {
 	byType := c.r.Method == http.MethodPost
+	subject := subjectEnterprise // the emulator's accounts
 	if byType {
 		var req struct {
 			VerifyType *int `json:"verify_type"`
@@ -125,6 +148,10 @@ func (s *Server) mpAllCategories(c *call) (any, error) {
 		if req.VerifyType != nil && (*req.VerifyType < 0 || *req.VerifyType > 4) {
 			return nil, apiErr(wxerr.CodeInvalidParams, "invalid args hint: [verify_type]")
 		}
+		subject = subjectPersonal
+		if req.VerifyType != nil {
+			subject = *req.VerifyType
+		}
 	}
 	if _, _, err := s.miniProgram(c); err != nil {
 		return nil, err
@@ -133,6 +160,9 @@ func (s *Server) mpAllCategories(c *call) (any, error) {
 	nodes := []map[string]any{root}
 	firsts := map[string]map[string]any{}
 	for _, e := range catalogue {
+		if !e.allows(subject) {
+			continue
+		}
 		f := firsts[e.first]
 		if f == nil {
 			f = map[string]any{"id": categoryID(e.first), "name": e.first, "level": 1, "father": 0, "children": []int{},

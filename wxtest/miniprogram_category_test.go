@@ -92,3 +92,54 @@ func TestCategoryNeedsPermissionSet30(t *testing.T) {
 	byType := m.call(http.MethodPost, "/cgi-bin/wxopen/getcategoriesbytype", map[string]int{"verify_type": 1})
 	requireCode(t, 61007, byType)
 }
+
+// getcategoriesbytype answers what a subject of verify_type may set (digest 11.1), levels 1 and 2
+// only, personal when verify_type is absent.
+func TestCategoriesByTypeFilters(t *testing.T) {
+	m := newMPEnv(t)
+	// names returns "first > second" of each level-2 node, and checks that the level-1 nodes list
+	// exactly those children and that there is no root.
+	names := func(body any) []string {
+		t.Helper()
+		r := m.call(http.MethodPost, "/cgi-bin/wxopen/getcategoriesbytype", body)
+		requireCode(t, 0, r)
+		firsts, children := map[int]string{}, map[int][]any{}
+		var out []string
+		nodes := r.obj("categories_list")["categories"].([]any)
+		for _, n := range nodes {
+			c := result(n.(map[string]any))
+			require.NotZero(t, c.num("level"), "no root node")
+			if c.num("level") == 1 {
+				firsts[c.num("id")] = c.str("name")
+				children[c.num("id")] = c["children"].([]any)
+			}
+		}
+		listed := map[int][]any{}
+		for _, n := range nodes {
+			c := result(n.(map[string]any))
+			if c.num("level") == 2 {
+				out = append(out, firsts[c.num("father")]+" > "+c.str("name"))
+				listed[c.num("father")] = append(listed[c.num("father")], c["id"])
+			}
+		}
+		assert.Equal(t, listed, children, "each level-1 node lists its children, and has some")
+		return out
+	}
+	tools := []string{"工具 > 效率", "工具 > 信息查询"}
+	all := []string{"工具 > 效率", "工具 > 信息查询", "餐饮 > 中餐", "餐饮 > 点餐平台", "餐饮 > 咖啡厅", "商业服务 > 软件服务提供商", "生活服务 > 家政"}
+	assert.Equal(t, tools, names(map[string]any{"verify_type": 0}), "personal")
+	assert.Equal(t, tools, names(map[string]any{}), "personal is the default")
+	assert.Equal(t, all, names(map[string]any{"verify_type": 1}), "enterprise")
+	assert.Equal(t, tools, names(map[string]any{"verify_type": 2}), "government")
+	assert.Equal(t, tools, names(map[string]any{"verify_type": 3}), "media")
+	assert.Equal(t, append(tools[:2:2], "生活服务 > 家政"), names(map[string]any{"verify_type": 4}), "other organisation")
+	requireCode(t, 40097, m.call(http.MethodPost, "/cgi-bin/wxopen/getcategoriesbytype", map[string]any{"verify_type": 5}))
+	requireCode(t, 40097, m.call(http.MethodPost, "/cgi-bin/wxopen/getcategoriesbytype", map[string]any{"verify_type": -1}))
+
+	// getallcategories: everything the account (an enterprise) may set, from the root.
+	r := m.call(http.MethodGet, "/cgi-bin/wxopen/getallcategories", nil)
+	requireCode(t, 0, r)
+	nodes := r.obj("categories_list")["categories"].([]any)
+	assert.Equal(t, 0, result(nodes[0].(map[string]any)).num("id"), "the root first")
+	assert.Len(t, nodes, 1+4+len(all))
+}
