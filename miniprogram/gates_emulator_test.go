@@ -377,7 +377,15 @@ func TestEmulatorAuditOperations(t *testing.T) {
 	st, err = mp.VisitStatus(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, miniprogram.VisitStatusClosed, st)
+	// Closed, the released version is still the released one (wxtest/miniprogram_audit.go's rule).
+	closed, err := mp.VersionInfo(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, v, closed, "closing changes no version")
+	assert.Equal(t, wxerr.CodeAlreadyReleased, wxerr.CodeOf(mp.Release(ctx)), "it is still released")
 	require.NoError(t, mp.SetVisitStatus(ctx, miniprogram.VisitOpen))
+	st, err = mp.VisitStatus(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, miniprogram.VisitStatusOpen, st)
 
 	// Testers.
 	u, err := mp.BindTester(ctx, "noodle_boss")
