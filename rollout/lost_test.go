@@ -3,6 +3,7 @@ package rollout_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -263,5 +264,199 @@ func TestReadinessAndSpeedUp(t *testing.T) {
 	}
 	if q, err := f.p.MiniProgram(f.apps[0]).AuditQuota(ctx); err != nil || q.SpeedUpRest != 8 {
 		t.Errorf("speed-ups left %+v, %v; want 8 of 10 (both accepted)", q, err)
+	}
+}
+
+// clockRunner is a Runner on the emulator's clock with the default waits (RetryEvery 1 minute,
+// PollEvery 10 minutes) and maxRetries; f.reviewers moves that clock at every turn.
+func (f *fleet) clockRunner(store rollout.Store, name string, maxRetries int) *rollout.Runner {
+	r := rollout.NewRunner(rollout.Config{Store: store, MiniProgram: f.p.MiniProgram, Component: f.p.Component(),
+		QuotaScope: f.app.AppID, Instance: name, Now: f.emu.Now, Lease: 24 * time.Hour, MaxRetries: maxRetries,
+		Idle: 2 * time.Millisecond, Logger: testLogger()})
+	f.mu.Lock()
+	f.feed = append(f.feed, r)
+	f.mu.Unlock()
+	return r
+}
+
+// clockTurn is how far workOnClock moves the emulator's clock at each turn.
+const clockTurn = 30 * time.Second
+
+// workOnClock starts ro and works it with r while the emulator's clock moves 30 s per turn,
+// until the rollout is done; it fails the test after 20 s with WeChat's call counts of paths.
+func workOnClock(t *testing.T, f *fleet, r *rollout.Runner, ro *rollout.Rollout, paths ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := r.Start(ctx, ro); err != nil {
+		t.Fatal(err)
+	}
+	// The clock and the reviewers, as f.reviewers, stopped between two turns: a push under way
+	// is delivered.
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			f.emu.Advance(clockTurn)
+			if _, err := f.emu.ReviewDue(ctx); err != nil && ctx.Err() == nil {
+				t.Errorf("ReviewDue: %v", err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	err := r.Work(ctx, ro)
+	close(stop)
+	<-done
+	if err != nil {
+		calls := map[string]int{}
+		for _, p := range paths {
+			calls[p] = f.emu.Calls(p)
+		}
+		t.Fatalf("Work: %v; WeChat received %v", err, calls)
+	}
+}
+
+// TestSettleForeignPendingAudit: a merchant has an audit of another version under review, so
+// submit_audit answers 85009 and get_latest_auditstatus shows the other version. The merchant is
+// skipped with the audit_pending gate after that one refused call, not submitted again and again.
+func TestSettleForeignPendingAudit(t *testing.T) {
+	ctx := context.Background()
+	f := newFleet(t, 1, nil)
+	app := f.apps[0]
+	mp := f.p.MiniProgram(app)
+	if err := mp.Commit(ctx, miniprogram.CommitRequest{TemplateID: f.tpl, UserVersion: "1.9.0", UserDesc: "old",
+		ExtJSON: map[string]any{"extAppid": app}}); err != nil {
+		t.Fatal(err)
+	}
+	f.emu.Advance(2 * time.Minute) // the privacy scan of the commit
+	req, err := rollout.FirstPageRequest(ctx, mp, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := mp.SubmitAudit(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := rollout.NewMemoryStore()
+	ro := f.rollout(rollout.ReleaseFull)
+	workOnClock(t, f, f.clockRunner(store, "a", 4), ro, "/wxa/submit_audit")
+	m, err := store.Merchant(ctx, ro.ID, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.State != rollout.Skipped || len(m.Gates) != 1 || !strings.Contains(m.Gates[0], "audit_pending") ||
+		!strings.Contains(m.Gates[0], strconv.FormatInt(foreign, 10)) {
+		t.Errorf("merchant %s, gates %q; want skipped at audit_pending naming audit %d", m.State, m.Gates, foreign)
+	}
+	if got := f.emu.Calls("/wxa/submit_audit"); got != 2 {
+		t.Errorf("%d submit_audit calls, want 2 (the other version's, and the rollout's refused with 85009)", got)
+	}
+	if c := f.emu.Counts(app); c.Audits != 1 || c.SubmitCalls != 2 {
+		t.Errorf("counts %+v, want 1 audit of 2 calls", c)
+	}
+	month := chinaMonth(f.emu.Now())
+	if q, _ := store.AuditQuota(ctx, f.app.AppID, month); q.Used != 0 || q.Settled != 0 {
+		t.Errorf("quota account %+v, want the refused submission given back", q)
+	}
+}
+
+func chinaMonth(t time.Time) string { return t.In(time.FixedZone("CST", 8*3600)).Format("2006-01") }
+
+// TestSettleSystemBusy: WeChat answers -1 (system busy) to submit_audit or release, for a while or
+// for good, or drops the connection before it reads submit_audit. Each answer is settled by
+// reading, then the call is tried again after a growing wait: after MaxRetries (4) the merchant
+// fails with the error; WeChat never receives more than 1 + MaxRetries calls, and a merchant whose
+// calls went through in the end is released once. On every store (Retries is stored).
+func TestSettleSystemBusy(t *testing.T) {
+	const maxRetries = 4
+	busy := func(n int) wxtest.Fault { return wxtest.Fault{ErrCode: -1, Times: n} }
+	for _, tc := range []struct {
+		name, path string
+		mode       rollout.ReleaseMode
+		fault      wxtest.Fault
+		want       rollout.State
+		intent     rollout.State // the state written before each call of path
+		errText    string        // in the error of a failed merchant
+	}{
+		{"SubmitRecovers", "/wxa/submit_audit", rollout.ReleaseFull, busy(3), rollout.Released, rollout.Submitting, ""},
+		{"SubmitBusy", "/wxa/submit_audit", rollout.ReleaseFull, busy(1000), rollout.Failed, rollout.Submitting, "-1"},
+		{"SubmitUnanswered", "/wxa/submit_audit", rollout.ReleaseFull, wxtest.Fault{Drop: true, Times: 1000}, rollout.Failed,
+			rollout.Submitting, "EOF"},
+		{"ReleaseRecovers", "/wxa/release", rollout.ReleaseFull, busy(2), rollout.Released, rollout.Releasing, ""},
+		{"ReleaseBusy", "/wxa/release", rollout.ReleaseFull, busy(1000), rollout.Failed, rollout.Releasing, "-1"},
+		{"GreyBusy", "/wxa/grayrelease", rollout.ReleaseGrey, busy(1000), rollout.Failed, rollout.Releasing, "-1"},
+		{"PromoteBusy", "/wxa/release", rollout.ReleaseGrey, busy(1000), rollout.Failed, rollout.Promoting, "-1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachStore(t, func(t *testing.T, store rollout.Store) {
+				ctx := context.Background()
+				f := newFleet(t, 1, nil)
+				f.emu.SetAuditReview(auditReview(0, 0))
+				f.emu.InjectFault(tc.path, tc.fault)
+				ro := f.rollout(tc.mode)
+				ro.Release.GreyFor = 30 * time.Minute
+				workOnClock(t, f, f.clockRunner(store, "a", maxRetries), ro, tc.path)
+				app := f.apps[0]
+				m, _ := store.Merchant(ctx, ro.ID, app)
+				wantCalls := min(tc.fault.Times+1, 1+maxRetries)
+				if m.State != tc.want {
+					t.Errorf("merchant %s (%q), want %s", m.State, m.Error, tc.want)
+				}
+				if m.State == rollout.Failed && !strings.Contains(m.Error, tc.errText) {
+					t.Errorf("failed with %q, want %q in it", m.Error, tc.errText)
+				}
+				if got := f.emu.Calls(tc.path); got != wantCalls {
+					t.Errorf("%d calls of %s, want %d", got, tc.path, wantCalls)
+				}
+				c := f.emu.Counts(app)
+				wantAudits := 1
+				if tc.intent == rollout.Submitting && tc.want == rollout.Failed {
+					wantAudits = 0 // -1 is answered before WeChat's handler
+				}
+				if c.SubmitCalls != c.Audits || c.Audits != wantAudits {
+					t.Errorf("counts %+v: want %d submit_audit, accepted", c, wantAudits)
+				}
+				if wantRel := map[bool]int{true: 1}[m.State == rollout.Released]; c.Releases != wantRel {
+					t.Errorf("%d releases, want %d", c.Releases, wantRel)
+				}
+				// Try i+1 waited backoff(i) after the retry was written: 1, 2, 4, 8 minutes (less
+				// at most one clock turn, which may pass between the two readings of the clock).
+				h, _ := store.History(ctx, ro.ID, app)
+				var tries int
+				var waits []time.Duration
+				var retried time.Time
+				for _, tr := range h {
+					switch {
+					case tr.To == tc.intent:
+						tries++
+						if !retried.IsZero() {
+							waits = append(waits, tr.At.Sub(retried).Truncate(time.Second))
+						}
+						retried = time.Time{}
+					case strings.Contains(tr.Detail, "; retry "):
+						retried = tr.At
+					}
+				}
+				t.Logf("waits before the tries: %v", waits)
+				if tries != wantCalls || len(waits) != wantCalls-1 {
+					t.Errorf("%d %s transitions after %d retries, want %d", tries, tc.intent, len(waits), wantCalls)
+				}
+				for i, wait := range waits {
+					if want := time.Minute<<i - clockTurn; wait < want {
+						t.Errorf("try %d came %v after the retry was written, want ≥ %v", i+2, wait, want)
+					}
+				}
+				if t.Failed() {
+					for _, tr := range h {
+						t.Logf("%v %s→%s %s", tr.At.Format("15:04:05.000"), tr.From, tr.To, tr.Detail)
+					}
+				}
+			})
+		})
 	}
 }

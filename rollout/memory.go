@@ -227,7 +227,7 @@ func (s *MemoryStore) Retry(_ context.Context, runID string, states []State, now
 	for _, mm := range s.ms[runID] {
 		if slices.Contains(states, mm.m.State) && !mm.leaseUntil.After(now) {
 			mm.history = append(mm.history, Transition{At: now, From: mm.m.State, To: Planned, Detail: "retry"})
-			mm.m.State, mm.m.Attempt, mm.m.NextAt, mm.m.Since = Planned, mm.m.Attempt+1, now, now
+			mm.m.State, mm.m.Attempt, mm.m.Retries, mm.m.NextAt, mm.m.Since = Planned, mm.m.Attempt+1, 0, now, now
 			mm.m.Version++
 			n++
 		}

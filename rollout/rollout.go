@@ -8,7 +8,10 @@
 // writes an intent state (submitting, releasing, promoting, reverting) under the lease; a call whose
 // outcome is unknown is settled by reading WeChat (get_latest_auditstatus, getversioninfo,
 // getgrayreleaseplan) before anything is sent again, so a merchant is never submitted or released
-// twice for one attempt.
+// twice for one attempt. A call that did not reach WeChat (system busy, a lost connection) is sent
+// again after a wait that doubles from Config.RetryEvery, and the merchant fails with the error after
+// Config.MaxRetries; a merchant with another version under review is skipped at the audit_pending
+// gate (WeChat refuses its submit_audit with 85009 until that audit ends).
 //
 //	r := rollout.NewRunner(rollout.Config{Store: store, MiniProgram: p.MiniProgram, Component: p.Component()})
 //	err := r.Start(ctx, ro)   // plan the merchants (idempotent: every instance may call it)
@@ -167,6 +170,9 @@ type Merchant struct {
 	Priority, Wave int
 	// Attempt counts submissions: Retry raises it.
 	Attempt int
+	// Retries counts the tries of the current step that met a temporary error or a lost answer
+	// (Config.MaxRetries bounds them); it starts again at 0 when the merchant moves on.
+	Retries int
 	// AuditID is the current audit; PrevAuditID the one before this attempt's submit (so an
 	// unknown submit is recognised by a new audit id).
 	AuditID, PrevAuditID int64

@@ -42,6 +42,10 @@ type Config struct {
 	PollEvery time.Duration
 	// RetryEvery is the wait after a transient error or an unfinished privacy scan (1 minute).
 	RetryEvery time.Duration
+	// MaxRetries is how many times a step that met a temporary error (system busy, a lost answer
+	// that reading WeChat could not settle) is tried again, after waits that double from
+	// RetryEvery up to 32 RetryEvery, before the merchant fails with the error (10).
+	MaxRetries int
 	// QuotaRecheck is how long to wait before reading queryquota again after the quota ran out
 	// (10 minutes).
 	QuotaRecheck time.Duration
@@ -85,6 +89,9 @@ func NewRunner(cfg Config) *Runner {
 	def(&cfg.Idle, time.Second)
 	if cfg.Workers <= 0 {
 		cfg.Workers = 8
+	}
+	if cfg.MaxRetries <= 0 {
+		cfg.MaxRetries = 10
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -330,6 +337,9 @@ func (s *job) move(ctx context.Context, m Merchant, to State, detail string, q Q
 		m.Since = now
 	}
 	from := m.State
+	if progress(from, to) {
+		m.Retries = 0
+	}
 	m.State = to
 	saved, err := s.r.cfg.Store.Save(ctx, m, s.owner, now, s.r.cfg.Lease, t, q)
 	if err == nil && t != nil {
@@ -341,6 +351,45 @@ func (s *job) move(ctx context.Context, m Merchant, to State, detail string, q Q
 			"detail", detail, "attempt", m.Attempt, "instance", s.r.cfg.Instance)
 	}
 	return saved, err
+}
+
+// progress reports whether a move from one state to another ends the tries of a step: a move
+// forward in the pipeline to a state that is not an intent.
+func progress(from, to State) bool {
+	switch to {
+	case Submitting, Releasing, Promoting, Reverting:
+		return false
+	}
+	return slices.Index(States, to) > slices.Index(States, from)
+}
+
+// maxBackoff bounds the wait between two tries of a step, in RetryEvery.
+const maxBackoff = 32
+
+// backoff is the wait before try n+1 of a step (n ≥ 1): RetryEvery, doubling, at most 32 RetryEvery.
+func (r *Runner) backoff(n int) time.Duration {
+	return r.cfg.RetryEvery * time.Duration(min(1<<min(n-1, 6), maxBackoff))
+}
+
+// retry moves m to state to (its own state, or the state before the intent whose call did not
+// reach WeChat), due again after backoff(m.Retries+1), noting why; after MaxRetries tries the
+// merchant fails with why instead. A merchant leaving Submitting gives its quota reservation back.
+func (s *job) retry(ctx context.Context, m Merchant, to State, why string) (Merchant, error) {
+	var q QuotaOp
+	if m.State == Submitting {
+		q = QuotaOp{s.r.cfg.QuotaScope, m.QuotaMonth, QuotaGiveBack}
+	}
+	if m.Retries >= s.r.cfg.MaxRetries {
+		m.Error = fmt.Sprintf("%s (%d tries)", why, m.Retries+1)
+		return s.move(ctx, m, Failed, m.Error, q)
+	}
+	if to == m.State {
+		q = QuotaOp{}
+	}
+	m.Retries++
+	wait := s.r.backoff(m.Retries)
+	m.NextAt, m.Error = s.r.cfg.Now().Add(wait), why
+	return s.move(ctx, m, to, fmt.Sprintf("%s; retry %d in %v", why, m.Retries, wait), q)
 }
 
 // park keeps m in its state, due again after d, noting why.
@@ -363,13 +412,13 @@ func permanent(err error) bool {
 	return false
 }
 
-// failOrRetry fails m on a permanent error and parks it for RetryEvery otherwise.
+// failOrRetry fails m on a permanent error and tries its step again later otherwise (retry).
 func (s *job) failOrRetry(ctx context.Context, m Merchant, what string, err error) (Merchant, error) {
 	if permanent(err) {
 		m.Error = what + ": " + err.Error()
 		return s.move(ctx, m, Failed, m.Error, QuotaOp{})
 	}
-	return s.park(ctx, m, s.r.cfg.RetryEvery, what+": "+err.Error())
+	return s.retry(ctx, m, m.State, what+": "+err.Error())
 }
 
 // step takes m one state further, or parks it.
@@ -573,17 +622,24 @@ func (s *job) submitted(cctx, ctx context.Context, m Merchant, id int64) (Mercha
 }
 
 // settleSubmit finds out whether the submit_audit of this attempt reached WeChat: a latest audit
-// other than the one before it, of this version, is ours.
+// other than the one before it, of this version, is ours. Another audit under review (85009) skips
+// the merchant at the audit_pending gate: WeChat refuses every submit_audit until it ends. When
+// nothing was sent, the merchant submits again after a growing wait (retry), so that a WeChat
+// answering -1 or a lost connection is not met with a stream of submit_audit calls.
 func (s *job) settleSubmit(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	st, err := s.mp.LatestAuditStatus(cctx)
 	if err != nil && wxerr.CodeOf(err) != wxerr.CodeInvalidAuditID {
-		return s.park(ctx, m, s.r.cfg.RetryEvery, "settling submit_audit: "+err.Error())
+		return s.retry(ctx, m, Submitting, "settling submit_audit: "+err.Error())
 	}
 	if err == nil && st.AuditID != m.PrevAuditID && st.UserVersion == s.ro.UserVersion {
 		return s.submitted(cctx, ctx, m, st.AuditID)
 	}
-	m.NextAt = s.r.cfg.Now()
-	return s.move(ctx, m, PrivacySet, "submit_audit did not reach WeChat", QuotaOp{s.r.cfg.QuotaScope, m.QuotaMonth, QuotaGiveBack})
+	if err == nil && (st.Status == miniprogram.AuditReviewing || st.Status == miniprogram.AuditDelayed) {
+		m.Gates = []string{fmt.Sprintf("%s (%d): audit %d of version %s is %s", miniprogram.GateAuditPending,
+			wxerr.CodeAuditPending, st.AuditID, st.UserVersion, st.Status)}
+		return s.move(ctx, m, Skipped, "another audit under review", QuotaOp{s.r.cfg.QuotaScope, m.QuotaMonth, QuotaGiveBack})
+	}
+	return s.retry(ctx, m, PrivacySet, unsent(m, "submit_audit"))
 }
 
 func (s *job) poll(cctx, ctx context.Context, m Merchant) (Merchant, error) {
@@ -670,11 +726,11 @@ func (s *job) greyWait() time.Duration {
 func (s *job) settleRelease(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	plan, err := s.mp.GrayReleasePlan(cctx)
 	if err != nil {
-		return s.park(ctx, m, s.r.cfg.RetryEvery, "settling release: "+err.Error())
+		return s.retry(ctx, m, m.State, "settling release: "+err.Error())
 	}
 	vi, err := s.mp.VersionInfo(cctx)
 	if err != nil {
-		return s.park(ctx, m, s.r.cfg.RetryEvery, "settling release: "+err.Error())
+		return s.retry(ctx, m, m.State, "settling release: "+err.Error())
 	}
 	live := vi.Release != nil && vi.Release.Version == s.ro.UserVersion
 	switch {
@@ -684,13 +740,23 @@ func (s *job) settleRelease(cctx, ctx context.Context, m Merchant) (Merchant, er
 	case live:
 		return s.move(ctx, m, Released, "settled by reading", QuotaOp{})
 	}
-	m.NextAt = s.r.cfg.Now()
-	return s.move(ctx, m, Approved, "release did not reach WeChat", QuotaOp{})
+	return s.retry(ctx, m, Approved, unsent(m, "release"))
+}
+
+// unsent is why a call whose outcome was settled by reading is sent again: its error, or the
+// answer its instance never got.
+func unsent(m Merchant, call string) string {
+	why := m.Error
+	if why == "" {
+		why = call + ": no answer"
+	}
+	return why + "; it did not reach WeChat"
 }
 
 func (s *job) promote(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	now := s.r.cfg.Now()
-	due := s.ro.Release.GreyFor > 0 && !now.Before(m.Since.Add(s.ro.Release.GreyFor))
+	// A promotion tried again (Retries) was due already.
+	due := s.ro.Release.GreyFor > 0 && !now.Before(m.Since.Add(s.ro.Release.GreyFor)) || m.Retries > 0
 	if !due && !s.run.Promote {
 		return s.park(ctx, m, s.greyWait(), "")
 	}
@@ -705,13 +771,12 @@ func (s *job) promote(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 func (s *job) settlePromote(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	plan, err := s.mp.GrayReleasePlan(cctx)
 	if err != nil {
-		return s.park(ctx, m, s.r.cfg.RetryEvery, "settling release: "+err.Error())
+		return s.retry(ctx, m, m.State, "settling release: "+err.Error())
 	}
 	if plan.Status == miniprogram.GrayFinished {
 		return s.move(ctx, m, Released, "settled by reading", QuotaOp{})
 	}
-	m.NextAt = s.r.cfg.Now()
-	return s.move(ctx, m, Grey, "release did not reach WeChat", QuotaOp{})
+	return s.retry(ctx, m, Grey, unsent(m, "release"))
 }
 
 // revert reads whether this version is still live, and reverts it if so.

@@ -41,7 +41,7 @@ type Store interface {
 	// It does not need a lease: it touches only Pushed and NextAt.
 	Hint(ctx context.Context, appID, kind string, now time.Time) (int, error)
 	// Retry moves the unleased merchants of the run in one of states back to Planned with the
-	// next attempt, due at now, and returns how many it moved.
+	// next attempt (Retries 0), due at now, and returns how many it moved.
 	Retry(ctx context.Context, runID string, states []State, now time.Time) (int, error)
 
 	// Merchant returns one merchant (ErrNotFound).

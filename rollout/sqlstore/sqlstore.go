@@ -87,7 +87,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	promote SMALLINT NOT NULL, quota_wait ` + big + ` NOT NULL, version ` + big + ` NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS ` + s.p + `_merchants (
 	run_id VARCHAR(64) NOT NULL, app_id VARCHAR(64) NOT NULL, state VARCHAR(16) NOT NULL, open SMALLINT NOT NULL,
-	priority INT NOT NULL, wave INT NOT NULL, attempt INT NOT NULL, audit_id ` + big + ` NOT NULL,
+	priority INT NOT NULL, wave INT NOT NULL, attempt INT NOT NULL, retries INT NOT NULL DEFAULT 0, audit_id ` + big + ` NOT NULL,
 	prev_audit_id ` + big + ` NOT NULL, quota_month VARCHAR(8) NOT NULL, reason ` + text + ` NOT NULL,
 	screenshots ` + text + ` NOT NULL, gates ` + text + ` NOT NULL, error ` + text + ` NOT NULL, next_at ` + big + ` NOT NULL,
 	pushed VARCHAR(8) NOT NULL, since ` + big + ` NOT NULL, updated ` + big + ` NOT NULL, version ` + big + ` NOT NULL,
@@ -95,6 +95,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 		// Claims walk this index in order (priority, then appid, both descending) and stop after
 		// n due rows, instead of sorting every due row.
 		`CREATE INDEX ` + s.p + `_claim ON ` + s.p + `_merchants (run_id, open, priority, app_id)`,
+		// Tables of a version without retries gain the column (an error when it exists).
+		`ALTER TABLE ` + s.p + `_merchants ADD COLUMN retries INT NOT NULL DEFAULT 0`,
 		`CREATE INDEX ` + s.p + `_app ON ` + s.p + `_merchants (app_id)`,
 		`CREATE TABLE IF NOT EXISTS ` + s.p + `_history (
 	id ` + serial + `, run_id VARCHAR(64) NOT NULL, app_id VARCHAR(64) NOT NULL, at ` + big + ` NOT NULL,
@@ -113,10 +115,12 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// alreadyExists reports an index that exists (MySQL has no CREATE INDEX IF NOT EXISTS).
+// alreadyExists reports an index or column that exists (MySQL has no CREATE INDEX IF NOT EXISTS nor
+// ADD COLUMN IF NOT EXISTS).
 func alreadyExists(err error) bool {
 	m := err.Error()
-	return strings.Contains(m, "Duplicate key name") || strings.Contains(m, "already exists")
+	return strings.Contains(m, "Duplicate key name") || strings.Contains(m, "Duplicate column name") ||
+		strings.Contains(m, "already exists")
 }
 
 // q rewrites ? placeholders to $n for PostgreSQL.
@@ -244,15 +248,15 @@ func (s *Store) DeleteRun(ctx context.Context, id string) error {
 	return tx.Commit()
 }
 
-const mCols = `run_id, app_id, state, priority, wave, attempt, audit_id, prev_audit_id, quota_month, reason, screenshots,
+const mCols = `run_id, app_id, state, priority, wave, attempt, retries, audit_id, prev_audit_id, quota_month, reason, screenshots,
 	gates, error, next_at, pushed, since, updated, version`
 
 func scanMerchant(row interface{ Scan(...any) error }) (rollout.Merchant, error) {
 	var m rollout.Merchant
 	var shots, gates string
 	var next, since, updated int64
-	err := row.Scan(&m.RunID, &m.AppID, &m.State, &m.Priority, &m.Wave, &m.Attempt, &m.AuditID, &m.PrevAuditID,
-		&m.QuotaMonth, &m.Reason, &shots, &gates, &m.Error, &next, &m.Pushed, &since, &updated, &m.Version)
+	err := row.Scan(&m.RunID, &m.AppID, &m.State, &m.Priority, &m.Wave, &m.Attempt, &m.Retries, &m.AuditID,
+		&m.PrevAuditID, &m.QuotaMonth, &m.Reason, &shots, &gates, &m.Error, &next, &m.Pushed, &since, &updated, &m.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, rollout.ErrNotFound
 	}
@@ -284,13 +288,13 @@ func (s *Store) AddMerchants(ctx context.Context, batch []rollout.Merchant) (int
 	}
 	var b strings.Builder
 	b.WriteString("INSERT INTO {p}_merchants (" + mCols + ", open, lease_owner, lease_until) VALUES ")
-	args := make([]any, 0, len(batch)*21)
+	args := make([]any, 0, len(batch)*22)
 	for i, m := range batch {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, '', 0)")
-		args = append(args, m.RunID, m.AppID, m.State, m.Priority, m.Wave, m.Attempt, m.AuditID, m.PrevAuditID, m.QuotaMonth,
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, '', 0)")
+		args = append(args, m.RunID, m.AppID, m.State, m.Priority, m.Wave, m.Attempt, m.Retries, m.AuditID, m.PrevAuditID, m.QuotaMonth,
 			m.Reason, list(m.ScreenShots), list(m.Gates), m.Error, ms(m.NextAt), m.Pushed, ms(m.Since), ms(m.Updated),
 			boolInt(!m.State.Final()))
 	}
@@ -397,10 +401,10 @@ func (s *Store) Save(ctx context.Context, m rollout.Merchant, owner string, now 
 	}
 	defer func() { _ = tx.Rollback() }()
 	res, err := tx.ExecContext(ctx, s.q(`UPDATE {p}_merchants SET state = ?, open = ?, priority = ?, wave = ?, attempt = ?,
-	audit_id = ?, prev_audit_id = ?, quota_month = ?, reason = ?, screenshots = ?, gates = ?, error = ?, next_at = ?,
+	retries = ?, audit_id = ?, prev_audit_id = ?, quota_month = ?, reason = ?, screenshots = ?, gates = ?, error = ?, next_at = ?,
 	pushed = ?, since = ?, updated = ?, version = version + 1, lease_until = ?
 	WHERE run_id = ? AND app_id = ? AND lease_owner = ? AND lease_until > ? AND version = ?`),
-		m.State, boolInt(!m.State.Final()), m.Priority, m.Wave, m.Attempt, m.AuditID, m.PrevAuditID, m.QuotaMonth, m.Reason,
+		m.State, boolInt(!m.State.Final()), m.Priority, m.Wave, m.Attempt, m.Retries, m.AuditID, m.PrevAuditID, m.QuotaMonth, m.Reason,
 		list(m.ScreenShots), list(m.Gates), m.Error, ms(m.NextAt), m.Pushed, ms(m.Since), ms(now), ms(now.Add(lease)),
 		m.RunID, m.AppID, owner, ms(now), m.Version)
 	if err != nil {
@@ -479,7 +483,7 @@ func (s *Store) Retry(ctx context.Context, runID string, states []rollout.State,
 	SELECT run_id, app_id, ?, state, ?, 'retry', '' FROM {p}_merchants`+cond), append([]any{ms(now), rollout.Planned}, args...)...); err != nil {
 		return 0, err
 	}
-	res, err := tx.ExecContext(ctx, s.q(`UPDATE {p}_merchants SET state = ?, open = 1, attempt = attempt + 1, next_at = ?,
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE {p}_merchants SET state = ?, open = 1, attempt = attempt + 1, retries = 0, next_at = ?,
 	since = ?, version = version + 1`+cond), append([]any{rollout.Planned, ms(now), ms(now)}, args...)...)
 	if err != nil {
 		return 0, err
