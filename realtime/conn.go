@@ -312,12 +312,17 @@ func verb(k Kind) string {
 
 // dismiss ends a connection for good: the client is told why, then gets a server disconnect (after
 // which socket.io clients do not reconnect by themselves); its transport is closed shortly after in
-// case the client keeps it open.
+// case the client keeps it open. That close discards what is still queued: a client that has not read
+// it in dismissGrace never will (a frozen phone), and a close that waited for the queue to drain would
+// hold the connection until the heartbeat times out.
 func dismiss(s *socket.Socket, code, message string) {
 	_ = s.Emit(evClosed, map[string]any{"code": code, "message": message})
 	s.Disconnect(false)
-	time.AfterFunc(2*time.Second, func() { s.Conn().Close(false) })
+	time.AfterFunc(dismissGrace, func() { s.Conn().Close(true) })
 }
+
+// dismissGrace is how long a dismissed client has to read the reason and close its side.
+const dismissGrace = 2 * time.Second
 
 // limitUser closes the oldest connections of the user beyond Limits.ConnsPerUser on this instance.
 func (h *Hub) limitUser(c *conn) {

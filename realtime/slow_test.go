@@ -223,3 +223,76 @@ func TestOutboundLimitValidation(t *testing.T) {
 		t.Errorf("a limit of twice the largest message: %v", err)
 	}
 }
+
+// closeTracking wraps accepted connections to count those the server has closed.
+type closeTracking struct {
+	net.Listener
+	mu     sync.Mutex
+	open   int
+	closed int
+}
+
+type trackedConn struct {
+	net.Conn
+	l    *closeTracking
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() { c.l.mu.Lock(); c.l.open--; c.l.closed++; c.l.mu.Unlock() })
+	return c.Conn.Close()
+}
+
+func (l *closeTracking) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.(*net.TCPConn).SetWriteBuffer(16 << 10); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	l.open++
+	l.mu.Unlock()
+	return &trackedConn{Conn: c, l: l}, nil
+}
+
+func (l *closeTracking) openConns() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.open
+}
+
+// A connection the hub ends itself (Disconnect, a replaced or expired session) while its client reads
+// nothing is closed by the fallback shortly after, not kept until the heartbeat times out (about 45 s)
+// because the data queued ahead of the disconnect can never be written.
+func TestDismissedFrozenClientIsClosed(t *testing.T) {
+	ss := newFakeSessions()
+	hub, err := realtime.New(ss, realtime.WithLimits(realtime.Limits{OutboundBytes: 64 << 20, MessageBytes: 2 << 10, DrainPeriod: 20 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(hub)
+	tracking := &closeTracking{Listener: srv.Listener}
+	srv.Listener = tracking
+	srv.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		hub.Shutdown(ctx)
+		srv.Close()
+	})
+	dialStalled(t, srv.URL, ss.add(appA, "o-frozen", time.Hour), "orders")
+	ctx := context.Background()
+	pad := strings.Repeat("x", 1000)
+	for n := range 300 { // ~300 KB: far more than the client's and the server's socket buffers
+		if err := hub.Publish(ctx, realtime.Topic(appA, "orders"), "tick", tick{N: n, Pad: pad}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := hub.Disconnect(ctx, realtime.User(appA, "o-frozen")); err != nil {
+		t.Fatal(err)
+	}
+	// The fallback closes after 2 s; 15 s is a failure guard well short of the heartbeat's timeout.
+	waitFor(t, 15*time.Second, "the server to close the frozen client's connection", func() bool { return tracking.openConns() == 0 })
+}
