@@ -27,6 +27,33 @@ const (
 	InfoTypeAuthAndICP   InfoType = "notify_3rd_wxa_auth_and_icp"
 )
 
+// Event values of the verification order's account events (digest 14.1), pushed to the mini
+// program's message URL. The names are documented; their fields are not (unverified, see
+// VerifyPaidEvent and VerifyDispatchEvent); kept here only.
+const (
+	EventVerifyPaid     Event = "wx_verify_pay_succ"
+	EventVerifyDispatch Event = "wx_verify_dispatch"
+)
+
+// VerifyPaidEvent is wx_verify_pay_succ: the verification fee of the mini program was paid and
+// the review follows. OrderID is the order's id when WeChat sends one (orderid; unverified field:
+// read Raw otherwise).
+type VerifyPaidEvent struct {
+	Message
+	OrderID string
+}
+
+// VerifyDispatchEvent is wx_verify_dispatch: a verification provider was assigned to review the
+// mini program's order (the dispatch_info of queryauth). The fields are unverified: they are read
+// flat or inside a dispatch_info element or object; Raw has the push as sent.
+type VerifyDispatchEvent struct {
+	Message
+	OrderID      string
+	Provider     string
+	Contact      string
+	DispatchTime time.Time
+}
+
 // VerificationEvent is notify_3rd_wxa_auth: a verification task moved on. TaskStatus and
 // ApplyStatus have the values of miniprogram.VerifyTaskStatus and VerifyApplyStatus (4 verified).
 type VerificationEvent struct {
@@ -114,6 +141,16 @@ type pushFields struct {
 	Expired             int64  `xml:"expired" json:"expired"`
 	ProcedureID         string `xml:"procedure_id" json:"procedure_id"`
 	ProcedureStatus     int    `xml:"procedure_status" json:"procedure_status"`
+	OrderID             string `xml:"orderid" json:"orderid"`
+	dispatchFields
+	DispatchInfo dispatchFields `xml:"dispatch_info" json:"dispatch_info"`
+}
+
+// dispatchFields are a verification provider's fields, flat or in dispatch_info.
+type dispatchFields struct {
+	Provider     string `xml:"provider" json:"provider"`
+	Contact      string `xml:"contact" json:"contact"`
+	DispatchTime int64  `xml:"dispatch_time" json:"dispatch_time"`
 }
 
 func isJSON(b []byte) bool {
@@ -164,6 +201,31 @@ func dispatchTwoURL(ctx context.Context, name string, src PushSource, raw []byte
 		return call(ctx, cb.authAndICP, &AuthAndICPEvent{PushSource: src, ProcedureID: x.ProcedureID, ProcedureStatus: x.ProcedureStatus})
 	}
 	return nil
+}
+
+// verifyOrderEvent reports whether the message event name is one of the verification order's.
+func verifyOrderEvent(name Event) bool { return name == EventVerifyPaid || name == EventVerifyDispatch }
+
+// dispatchVerifyOrder decodes a verification order event of the message URL (XML or JSON) and
+// hands it to its callback; a push whose callback is nil goes to OnMessage.
+func (h *MessageHandler) dispatchVerifyOrder(ctx context.Context, m Message) error {
+	cb := &h.cfg
+	if m.Event == EventVerifyPaid && cb.OnVerifyPaid == nil || m.Event == EventVerifyDispatch && cb.OnVerifyDispatch == nil {
+		return call(ctx, cb.OnMessage, &m)
+	}
+	var x pushFields
+	if err := decodePushFields(m.Raw, &x); err != nil {
+		return badRequest("malformed " + string(m.Event) + " push: " + err.Error())
+	}
+	if m.Event == EventVerifyPaid {
+		return call(ctx, cb.OnVerifyPaid, &VerifyPaidEvent{Message: m, OrderID: x.OrderID})
+	}
+	d := x.dispatchFields
+	if x.DispatchInfo != (dispatchFields{}) {
+		d = x.DispatchInfo
+	}
+	return call(ctx, cb.OnVerifyDispatch, &VerifyDispatchEvent{Message: m, OrderID: x.OrderID, Provider: d.Provider,
+		Contact: d.Contact, DispatchTime: unixTime(d.DispatchTime)})
 }
 
 // twoURLCallbacks are the callbacks of the pushes of either URL, from one handler's config.

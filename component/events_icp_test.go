@@ -156,3 +156,57 @@ func TestVerificationPushesOnBothURLs(t *testing.T) {
 	w := serve(hd, h.wx.push("/auth", "AppId", event(string(component.InfoTypeAuthAndICP), now, "procedure_status", "22"), now))
 	assert.Equal(t, http.StatusBadRequest, w.Code, "no procedure_id")
 }
+
+// The verification order's account events on the message URL: XML or JSON, provider fields flat or
+// in dispatch_info; without a callback they go to OnMessage.
+func TestVerifyOrderEventsOnTheMessageURL(t *testing.T) {
+	h := hsetup(t)
+	var paid []*component.VerifyPaidEvent
+	var dispatched []*component.VerifyDispatchEvent
+	var other []*component.Message
+	mh, err := component.NewMessageHandler(h.c, component.MessageHandlerConfig{
+		OnVerifyPaid: func(_ context.Context, ev *component.VerifyPaidEvent) error { paid = append(paid, ev); return nil },
+		OnVerifyDispatch: func(_ context.Context, ev *component.VerifyDispatchEvent) error {
+			dispatched = append(dispatched, ev)
+			return nil
+		},
+		OnMessage: func(_ context.Context, m *component.Message) error { other = append(other, m); return nil }})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/wechat/msg/{appid}", mh)
+	now := time.Now()
+	assertSuccess(t, serve(mux, h.wx.push("/wechat/msg/wxauthorizer01", "ToUserName",
+		msgXML(string(component.EventVerifyPaid), "<orderid><![CDATA[O1]]></orderid>"), now)))
+	assertSuccess(t, serve(mux, h.wx.push("/wechat/msg/wxauthorizer01", "ToUserName",
+		msgXML(string(component.EventVerifyDispatch), "<orderid><![CDATA[O1]]></orderid><provider><![CDATA[审核公司]]></provider>"+
+			"<contact><![CDATA[95017]]></contact><dispatch_time>1700000100</dispatch_time>"), now)))
+	assertSuccess(t, serve(mux, h.wx.pushJSON("/wechat/msg/wxauthorizer01",
+		`{"ToUserName":"gh_fb9688c2a4b2","CreateTime":1700000200,"MsgType":"event","Event":"wx_verify_dispatch","orderid":"O2",`+
+			`"dispatch_info":{"provider":"另一家","contact":"400","dispatch_time":1700000200}}`, now)))
+	assertSuccess(t, serve(mux, h.wx.pushJSON("/wechat/msg/wxauthorizer01",
+		`{"ToUserName":"gh_fb9688c2a4b2","CreateTime":1700000300,"MsgType":"event","Event":"wx_verify_pay_succ"}`, now)))
+
+	require.Len(t, paid, 2)
+	assert.Equal(t, "O1", paid[0].OrderID)
+	assert.Equal(t, "wxauthorizer01", paid[0].AuthorizerAppID)
+	assert.Equal(t, component.EventVerifyPaid, paid[0].Event)
+	assert.Empty(t, paid[1].OrderID, "fields are optional")
+	require.Len(t, dispatched, 2)
+	assert.Equal(t, component.VerifyDispatchEvent{Message: dispatched[0].Message, OrderID: "O1", Provider: "审核公司", Contact: "95017",
+		DispatchTime: time.Unix(1700000100, 0)}, *dispatched[0])
+	assert.Equal(t, "另一家", dispatched[1].Provider)
+	assert.Equal(t, time.Unix(1700000200, 0), dispatched[1].DispatchTime)
+	assert.Empty(t, other)
+
+	w := serve(mux, h.wx.pushJSON("/wechat/msg/wxauthorizer01",
+		`{"ToUserName":"gh_fb9688c2a4b2","MsgType":"event","Event":"wx_verify_dispatch","dispatch_time":"x"}`, now))
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.Len(t, dispatched, 2)
+
+	bare, err := component.NewMessageHandler(h.c, component.MessageHandlerConfig{
+		OnMessage: func(_ context.Context, m *component.Message) error { other = append(other, m); return nil }})
+	require.NoError(t, err)
+	assertSuccess(t, serve(bare, h.wx.push("/wechat/msg/wxauthorizer01", "ToUserName", msgXML(string(component.EventVerifyPaid), ""), now)))
+	require.Len(t, other, 1)
+	assert.Equal(t, component.EventVerifyPaid, other[0].Event)
+}

@@ -44,6 +44,10 @@ type MessageHandlerConfig struct {
 	OnVerification func(context.Context, *VerificationEvent) error
 	OnVerifyExpiry func(context.Context, *VerifyExpiryEvent) error
 	OnAuthAndICP   func(context.Context, *AuthAndICPEvent) error
+	// OnVerifyPaid and OnVerifyDispatch receive the verification order's events, as XML or JSON
+	// (events_icp.go). One whose callback is nil goes to OnMessage.
+	OnVerifyPaid     func(context.Context, *VerifyPaidEvent) error
+	OnVerifyDispatch func(context.Context, *VerifyDispatchEvent) error
 	// OnMessage receives every other message and event.
 	OnMessage func(context.Context, *Message) error
 
@@ -115,6 +119,9 @@ func (h *MessageHandler) dispatch(ctx context.Context, appID string, plain []byt
 	}
 	if x.MsgType == "event" && twoURLPush(x.Event) {
 		return dispatchTwoURL(ctx, x.Event, PushSource{Message: &m}, plain, h.cfg.twoURL())
+	}
+	if x.MsgType == "event" && verifyOrderEvent(m.Event) {
+		return h.dispatchVerifyOrder(ctx, m)
 	}
 	if x.MsgType == "event" && !isJSON(plain) {
 		switch Event(x.Event) {
