@@ -22,6 +22,8 @@ package wxtest
 //     AdvanceAuthAndICP moves it along procedureNext (pushing notify_3rd_wxa_auth_and_icp; 15 → 16
 //     also wx_verify_pay_succ); 19 verifies the app, 22-26 are the filing's states (2-6 in
 //     get_icp_entrance_info), 26 files it. query_auth_and_icp answers the state.
+//   - A verification made here expires verifyValidity later; PushVerifyExpiryReminders pushes the
+//     due notify_3rd_wxa_wxverify reminders.
 
 import (
 	"bytes"
@@ -49,6 +51,10 @@ const (
 	pathQueryAuthAndICP    = "/wxa/sec/query_auth_and_icp"
 
 	verifyTaskTTL = 24 * time.Hour // task_status 0 → 1 without the administrator's action (digest 14.1)
+
+	// verifyValidity is how long a verification holds before the yearly re-verification (年审; the
+	// digest gives no figure, a year is WeChat's stated cycle, unverified).
+	verifyValidity = 365 * 24 * time.Hour
 
 	// codeVerificationRefused answers wxaauth for a mini program already verified or with a
 	// verification under way. The digest (14.2) gives no errcode; 89249 is the "a task is already
@@ -78,6 +84,10 @@ var (
 	procedureNext = map[int][]int{15: {16}, 16: {17}, 17: {18, 19, 20}, 19: {21, 22}, 22: {23, 24}, 24: {25, 26}}
 )
 
+// verifyReminders are how long before the expiry notify_3rd_wxa_wxverify is pushed (digest 14.1:
+// 60 and 30 days before, and on the day).
+var verifyReminders = []time.Duration{60 * 24 * time.Hour, 30 * 24 * time.Hour, 0}
+
 // verifyApplyFits reports whether apply_status a goes with task_status t: an order (apply_status
 // 1-5) exists only from task_status 12 (1 with 15, waiting for payment; 5 with 14, failed).
 func verifyApplyFits(t, a int) bool {
@@ -93,8 +103,16 @@ func verifyApplyFits(t, a int) bool {
 }
 
 type verifyState struct {
-	tasks      map[string]*verifyTask // by taskid
-	procedures map[string]*procedure  // by procedure_id
+	tasks      map[string]*verifyTask  // by taskid
+	procedures map[string]*procedure   // by procedure_id
+	verified   map[string]*verifiedApp // by appid: verified here, with the reminders of its expiry
+}
+
+// verifiedApp is a mini program verified on the emulator: its verification expires verifyValidity
+// later, and notify_3rd_wxa_wxverify reminds of it verifyReminders before.
+type verifiedApp struct {
+	expires time.Time
+	sent    int // reminders pushed, in the order of verifyReminders
 }
 
 type verifyTask struct {
@@ -132,7 +150,7 @@ type procedure struct {
 
 func (s *Server) verify() *verifyState { // call with s.mu held
 	return groupState(s, func() *verifyState {
-		return &verifyState{tasks: map[string]*verifyTask{}, procedures: map[string]*procedure{}}
+		return &verifyState{tasks: map[string]*verifyTask{}, procedures: map[string]*procedure{}, verified: map[string]*verifiedApp{}}
 	})
 }
 
@@ -342,9 +360,7 @@ func (s *Server) VerificationStep(ctx context.Context, taskID string, taskStatus
 	case 3:
 		t.refill = reason
 	case 4:
-		if a := s.authorizers[t.appID]; a != nil {
-			a.info.VerifyType = 0
-		}
+		s.markVerified(t.appID, now)
 	case 5:
 		t.fail = reason
 	}
@@ -367,6 +383,42 @@ func (s *Server) VerificationStep(ctx context.Context, taskID string, taskStatus
 		}
 	}
 	return err
+}
+
+// markVerified makes appID verified at now (verify_type 0), expiring verifyValidity later.
+func (s *Server) markVerified(appID string, now time.Time) { // call with s.mu held
+	if a := s.authorizers[appID]; a != nil {
+		a.info.VerifyType = 0
+		s.verify().verified[appID] = &verifiedApp{expires: now.Add(verifyValidity)}
+	}
+}
+
+// PushVerifyExpiryReminders pushes notify_3rd_wxa_wxverify (appid, expired, message) for every
+// reminder of a verification's expiry that is due on the emulator clock and not yet pushed (60
+// and 30 days before the expiry, and on the day; a verification made here expires a year after
+// it), as WeChat does on its own schedule. It returns how many were pushed.
+func (s *Server) PushVerifyExpiryReminders(ctx context.Context) (int, error) {
+	now := s.Now()
+	s.mu.Lock()
+	var evs [][]byte
+	for appID, v := range s.verify().verified {
+		for v.sent < len(verifyReminders) && !now.Before(v.expires.Add(-verifyReminders[v.sent])) {
+			days := int(verifyReminders[v.sent] / (24 * time.Hour))
+			msg := "您的小程序微信认证将于今天到期，请尽快完成年审"
+			if days > 0 {
+				msg = fmt.Sprintf("您的小程序微信认证将于%d天后到期，请尽快完成年审", days)
+			}
+			evs = append(evs, platformEvent(s.component.AppID, now, "notify_3rd_wxa_wxverify", xmlField{"appid", appID, false},
+				xmlField{"expired", strconv.FormatInt(v.expires.Unix(), 10), true}, xmlField{"message", msg, false}))
+			v.sent++
+		}
+	}
+	s.mu.Unlock()
+	var err error
+	for _, ev := range evs {
+		err = errors.Join(err, s.pushPlatformEvent(ctx, ev))
+	}
+	return len(evs), err
 }
 
 // verifyMessage is the account event name (wx_verify_pay_succ, wx_verify_dispatch) of appID's
@@ -486,9 +538,7 @@ func (s *Server) AdvanceAuthAndICP(ctx context.Context, procedureID string, stat
 	case 20:
 		p.fail = reason
 	case 19:
-		if a := s.authorizers[p.appID]; a != nil {
-			a.info.VerifyType = 0
-		}
+		s.markVerified(p.appID, now)
 	}
 	if f := s.icp().apps[p.appID]; f != nil && status >= 22 {
 		f.status, f.auditData = status-20, nil // 22-26 are the filing's 2-6
