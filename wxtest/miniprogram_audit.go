@@ -14,10 +14,10 @@ package wxtest
 //     release already counts as live (release_info names the grey version) until it is reverted.
 //     Closing the app (change_visitstatus close) leaves both as they are. The digest is silent
 //     (12.3, 12.7); WeChat's own title for change_visitstatus, 修改小程序线上代码的可见状态 ("set
-//     the visibility of the live code", as peer SDKs quote it), changes
-//     whether the live code can be visited, not which code is live. So release_info still names the
-//     released version while it is closed, release still answers 85052 for it, and readiness and
-//     rollouts, which read release_info as "released", stay right. getvisitstatus shows the closing.
+//     the visibility of the live code", as peer SDKs quote it), says it changes whether the live
+//     code can be visited, not which code is live. So release_info still names the released
+//     version while it is closed, release still answers 85052 for it, and readiness and rollouts,
+//     which read release_info as "released", stay right. getvisitstatus shows the closing.
 //   - uploadmedia: field "media", a PNG/JPEG/GIF/BMP image of at most 2 MB or an MP4 video of at
 //     most 20 MB (40005 type, 40006 size).
 //   - grayrelease: gray_percentage 1-100 (40097), only raised while running (40097); needs an
