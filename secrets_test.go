@@ -130,7 +130,7 @@ func TestSecretsScanEverywhere(t *testing.T) {
 	require.NoError(t, err)
 	userKey, ok := e.emu.Session(merchantApp, "oUSER")
 	require.True(t, ok)
-	_, err = sessions.DecryptUserInfo(ctx, userSess, "bm90IGRhdGE=", "AAAAAAAAAAAAAAAAAAAAAA==")
+	_, err = sessions.DecryptUserInfo(ctx, userSess, usersession.UserData{EncryptedData: "bm90IGRhdGE=", IV: "AAAAAAAAAAAAAAAAAAAAAA=="})
 	showErr(err)
 	_, err = sessions.Login(ctx, merchantApp, "bad-code")
 	showErr(err)

@@ -56,14 +56,14 @@ func TestEmulatorCheckSessionAfterRelogin(t *testing.T) {
 	mp := e.mini(shopApp)
 	first, err := mp.Login(ctx, e.s.IssueLoginCode(shopApp, "oUSER1"))
 	require.NoError(t, err)
-	require.NoError(t, mp.CheckSession(ctx, "oUSER1", first.SessionKey))
+	require.NoError(t, mp.CheckSession(ctx, miniprogram.CheckSessionRequest{OpenID: "oUSER1", SessionKey: first.SessionKey}))
 
 	second, err := mp.Login(ctx, e.s.IssueLoginCode(shopApp, "oUSER1"))
 	require.NoError(t, err)
 	require.NotEqual(t, first.SessionKey, second.SessionKey, "a login rotates the key")
-	assert.Equal(t, wxerr.Code(87009), wxerr.CodeOf(mp.CheckSession(ctx, "oUSER1", first.SessionKey)))
-	require.NoError(t, mp.CheckSession(ctx, "oUSER1", second.SessionKey))
-	assert.Equal(t, wxerr.Code(87009), wxerr.CodeOf(mp.CheckSession(ctx, "oNOBODY", second.SessionKey)))
+	assert.Equal(t, wxerr.Code(87009), wxerr.CodeOf(mp.CheckSession(ctx, miniprogram.CheckSessionRequest{OpenID: "oUSER1", SessionKey: first.SessionKey})))
+	require.NoError(t, mp.CheckSession(ctx, miniprogram.CheckSessionRequest{OpenID: "oUSER1", SessionKey: second.SessionKey}))
+	assert.Equal(t, wxerr.Code(87009), wxerr.CodeOf(mp.CheckSession(ctx, miniprogram.CheckSessionRequest{OpenID: "oNOBODY", SessionKey: second.SessionKey})))
 }
 
 func TestEmulatorPaidUnionID(t *testing.T) {

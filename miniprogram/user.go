@@ -47,20 +47,28 @@ func SessionSignature(sessionKey string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// CheckSession asks WeChat whether sessionKey is still the current session key of the user openID
-// (from component jscode2session). A nil error means it is; 87009 (wxerr.CodeOf) means it is stale and
-// the mini program must call wx.login again. The key itself is never sent, only its signature.
+// CheckSessionRequest names the session CheckSession asks about: the user and the session key
+// component jscode2session gave for them. Both are required.
+type CheckSessionRequest struct {
+	OpenID     string
+	SessionKey string
+}
+
+// CheckSession asks WeChat whether r.SessionKey is still the current session key of the user
+// r.OpenID (from component jscode2session). A nil error means it is; 87009 (wxerr.CodeOf) means it
+// is stale and the mini program must call wx.login again. The key itself is never sent, only its
+// signature.
 //
 // WeChat: GET /wxa/checksession
-func (c *Client) CheckSession(ctx context.Context, openID, sessionKey string) error {
-	if openID == "" {
+func (c *Client) CheckSession(ctx context.Context, r CheckSessionRequest) error {
+	if r.OpenID == "" {
 		return wxerr.Invalid("openid", "required")
 	}
-	if sessionKey == "" {
+	if r.SessionKey == "" {
 		return wxerr.Invalid("session_key", "required")
 	}
 	req := get("/wxa/checksession")
-	req.Query = url.Values{"openid": {openID}, "signature": {SessionSignature(sessionKey)}, "sig_method": {"hmac_sha256"}}
+	req.Query = url.Values{"openid": {r.OpenID}, "signature": {SessionSignature(r.SessionKey)}, "sig_method": {"hmac_sha256"}}
 	return c.call(ctx, req, nil)
 }
 

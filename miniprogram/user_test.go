@@ -70,18 +70,18 @@ func TestCheckSession(t *testing.T) {
 	e.expect(t, call{method: "GET", path: "/wxa/checksession",
 		query: url.Values{"openid": {"oUSER"}, "signature": {miniprogram.SessionSignature(key)}, "sig_method": {"hmac_sha256"}},
 		reply: `{"errcode":0,"errmsg":"ok"}`})
-	require.NoError(t, e.c.CheckSession(ctx, "oUSER", key))
+	require.NoError(t, e.c.CheckSession(ctx, miniprogram.CheckSessionRequest{OpenID: "oUSER", SessionKey: key}))
 
 	e.expect(t, call{method: "GET", path: "/wxa/checksession",
 		query: url.Values{"openid": {"oUSER"}, "signature": {miniprogram.SessionSignature("stale")}, "sig_method": {"hmac_sha256"}},
 		reply: `{"errcode":87009,"errmsg":"invalid signature"}`})
-	err := e.c.CheckSession(ctx, "oUSER", "stale")
+	err := e.c.CheckSession(ctx, miniprogram.CheckSessionRequest{OpenID: "oUSER", SessionKey: "stale"})
 	assert.Equal(t, wxerr.Code(87009), wxerr.CodeOf(err))
 	assert.NotContains(t, err.Error(), "stale")
 
 	n := e.mt.GetTotalCallCount()
-	assert.True(t, wxerr.IsValidation(e.c.CheckSession(ctx, "", key)))
-	assert.True(t, wxerr.IsValidation(e.c.CheckSession(ctx, "o", "")))
+	assert.True(t, wxerr.IsValidation(e.c.CheckSession(ctx, miniprogram.CheckSessionRequest{OpenID: "", SessionKey: key})))
+	assert.True(t, wxerr.IsValidation(e.c.CheckSession(ctx, miniprogram.CheckSessionRequest{OpenID: "o", SessionKey: ""})))
 	assert.Equal(t, n, e.mt.GetTotalCallCount())
 }
 

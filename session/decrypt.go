@@ -11,19 +11,28 @@ import (
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
-// decryptInto decrypts encryptedData with the session's stored key and checks that its watermark
-// names the session's mini program.
-func decryptInto(what string, s *Session, encryptedData, iv string, out any) error {
+// UserData is what a mini program hands back from an open-data call (wx.getUserInfo,
+// getPhoneNumber) for the server to decrypt: its encryptedData and iv, named as WeChat names them,
+// so that the mini program's JSON decodes into it. The session key is the one the Manager keeps for
+// the session; miniprogram.UserData is the form for a caller that keeps session keys itself.
+type UserData struct {
+	EncryptedData string `json:"encryptedData"`
+	IV            string `json:"iv"`
+}
+
+// decryptInto decrypts d with the session's stored key and checks that its watermark names the
+// session's mini program.
+func decryptInto(what string, s *Session, d UserData, out any) error {
 	if s == nil || s.sessionKey == "" {
 		return fmt.Errorf("session: decrypt %s: %w (not a session from this Manager)", what, ErrInvalid)
 	}
-	if encryptedData == "" {
+	if d.EncryptedData == "" {
 		return wxerr.Invalid("encryptedData", "required")
 	}
-	if iv == "" {
+	if d.IV == "" {
 		return wxerr.Invalid("iv", "required")
 	}
-	plain, err := crypto.DecryptUserData(crypto.UserData{SessionKey: s.sessionKey, IV: iv, EncryptedData: encryptedData, AppID: s.AppID})
+	plain, err := crypto.DecryptUserData(crypto.UserData{SessionKey: s.sessionKey, IV: d.IV, EncryptedData: d.EncryptedData, AppID: s.AppID})
 	if err != nil {
 		// A wrong key usually means the mini program logged in again (new session key) and sent
 		// data encrypted under the new one with the old token: it must use its new token.
@@ -40,9 +49,9 @@ func decryptInto(what string, s *Session, encryptedData, iv string, out any) err
 // (Login, Validate, the middleware). The watermark must name the session's mini program
 // (errors.Is(err, crypto.ErrWatermark) otherwise). When the data carries a unionid the session did
 // not know, it is recorded (SetUnionID) and s is updated.
-func (m *Manager) DecryptUserInfo(ctx context.Context, s *Session, encryptedData, iv string) (*miniprogram.UserInfo, error) {
+func (m *Manager) DecryptUserInfo(ctx context.Context, s *Session, d UserData) (*miniprogram.UserInfo, error) {
 	var u miniprogram.UserInfo
-	if err := decryptInto("user info", s, encryptedData, iv, &u); err != nil {
+	if err := decryptInto("user info", s, d, &u); err != nil {
 		return nil, err
 	}
 	if u.OpenID != "" && u.OpenID != s.OpenID {
@@ -61,9 +70,9 @@ func (m *Manager) DecryptUserInfo(ctx context.Context, s *Session, encryptedData
 // DecryptPhoneNumber decrypts the encryptedData and iv of getPhoneNumber with the session key kept for
 // s (the old route; miniprogram.Client.PhoneNumber takes the newer code). The watermark must name the
 // session's mini program.
-func (m *Manager) DecryptPhoneNumber(_ context.Context, s *Session, encryptedData, iv string) (*miniprogram.PhoneNumber, error) {
+func (m *Manager) DecryptPhoneNumber(_ context.Context, s *Session, d UserData) (*miniprogram.PhoneNumber, error) {
 	var p miniprogram.PhoneNumber
-	if err := decryptInto("phone number", s, encryptedData, iv, &p); err != nil {
+	if err := decryptInto("phone number", s, d, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -86,5 +95,5 @@ func (m *Manager) CheckSession(ctx context.Context, s *Session) error {
 	if !ok {
 		return ErrNoChecker
 	}
-	return c.CheckSession(ctx, s.AppID, s.OpenID, s.sessionKey)
+	return c.CheckSession(ctx, s.AppID, miniprogram.CheckSessionRequest{OpenID: s.OpenID, SessionKey: s.sessionKey})
 }

@@ -89,3 +89,32 @@ func TestEmulatorCheckSession(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorIs(t, plain.CheckSession(ctx, s), session.ErrNoChecker)
 }
+
+// checkingLoginer is a Loginer and SessionChecker that records what CheckSession was given.
+type checkingLoginer struct {
+	appID string
+	got   miniprogram.CheckSessionRequest
+}
+
+func (l *checkingLoginer) Login(_ context.Context, _, code string) (*miniprogram.Session, error) {
+	return &miniprogram.Session{OpenID: "o-" + code, SessionKey: "key-" + code}, nil
+}
+
+func (l *checkingLoginer) CheckSession(_ context.Context, appID string, r miniprogram.CheckSessionRequest) error {
+	l.appID, l.got = appID, r
+	return nil
+}
+
+// Manager.CheckSession hands a custom SessionChecker the session's mini program, user and stored key,
+// each in its named place.
+func TestCheckSessionGivesTheCheckerTheSession(t *testing.T) {
+	ctx := context.Background()
+	l := &checkingLoginer{}
+	m, err := session.New(tokenstore.NewMemoryStore(), l)
+	require.NoError(t, err)
+	s, err := m.Login(ctx, "wxSHOP", "c1")
+	require.NoError(t, err)
+	require.NoError(t, m.CheckSession(ctx, s))
+	assert.Equal(t, "wxSHOP", l.appID)
+	assert.Equal(t, miniprogram.CheckSessionRequest{OpenID: "o-c1", SessionKey: "key-c1"}, l.got)
+}

@@ -230,7 +230,7 @@ func (m *Manager) UpUserInfoHandler(save func(ctx context.Context, s *Session, u
 			writeJSON(w, http.StatusBadRequest, map[string]any{"errcode": http.StatusBadRequest, "errmsg": "body must be JSON {encryptedData, iv}"})
 			return
 		}
-		u, err := m.DecryptUserInfo(r.Context(), s, req.EncryptedData, req.IV)
+		u, err := m.DecryptUserInfo(r.Context(), s, UserData(req))
 		switch {
 		case err == nil:
 		case errors.Is(err, wxerr.ErrBadUserData) || errors.Is(err, ErrInvalid) || wxerr.IsValidation(err):

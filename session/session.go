@@ -115,11 +115,11 @@ type MiniPrograms interface {
 	MiniProgram(appID string) *miniprogram.Client
 }
 
-// SessionChecker asks WeChat whether sessionKey is still the current key of the user openID of the
-// mini program appID (checksession). A Loginer that is also a SessionChecker (PlatformLogin's is)
-// enables Manager.CheckSession.
+// SessionChecker asks WeChat whether r.SessionKey is still the current key of the user r.OpenID of
+// the mini program appID (checksession). A Loginer that is also a SessionChecker (PlatformLogin's
+// is) enables Manager.CheckSession.
 type SessionChecker interface {
-	CheckSession(ctx context.Context, appID, openID, sessionKey string) error
+	CheckSession(ctx context.Context, appID string, r miniprogram.CheckSessionRequest) error
 }
 
 // PlatformLogin returns the Loginer that logs users in through p (component jscode2session with the
@@ -133,8 +133,8 @@ func (l platformLogin) Login(ctx context.Context, appID, code string) (*miniprog
 	return l.p.MiniProgram(appID).Login(ctx, code)
 }
 
-func (l platformLogin) CheckSession(ctx context.Context, appID, openID, sessionKey string) error {
-	return l.p.MiniProgram(appID).CheckSession(ctx, openID, sessionKey)
+func (l platformLogin) CheckSession(ctx context.Context, appID string, r miniprogram.CheckSessionRequest) error {
+	return l.p.MiniProgram(appID).CheckSession(ctx, r)
 }
 
 // Identity names a merchant's user as WeChat knows them.
