@@ -185,23 +185,27 @@ func TestVerifyOrderEventsOnTheMessageURL(t *testing.T) {
 			`"dispatch_info":{"provider":"另一家","contact":"400","dispatch_time":1700000200}}`, now)))
 	assertSuccess(t, serve(mux, h.wx.pushJSON("/wechat/msg/wxauthorizer01",
 		`{"ToUserName":"gh_fb9688c2a4b2","CreateTime":1700000300,"MsgType":"event","Event":"wx_verify_pay_succ"}`, now)))
+	assertSuccess(t, serve(mux, h.wx.push("/wechat/msg/wxauthorizer01", "ToUserName",
+		msgXML(string(component.EventVerifyDispatch), "<dispatch_info><provider><![CDATA[第三家]]></provider><dispatch_time>1700000400</dispatch_time></dispatch_info>"), now)))
 
 	require.Len(t, paid, 2)
 	assert.Equal(t, "O1", paid[0].OrderID)
 	assert.Equal(t, "wxauthorizer01", paid[0].AuthorizerAppID)
 	assert.Equal(t, component.EventVerifyPaid, paid[0].Event)
 	assert.Empty(t, paid[1].OrderID, "fields are optional")
-	require.Len(t, dispatched, 2)
+	require.Len(t, dispatched, 3)
 	assert.Equal(t, component.VerifyDispatchEvent{Message: dispatched[0].Message, OrderID: "O1", Provider: "审核公司", Contact: "95017",
 		DispatchTime: time.Unix(1700000100, 0)}, *dispatched[0])
 	assert.Equal(t, "另一家", dispatched[1].Provider)
 	assert.Equal(t, time.Unix(1700000200, 0), dispatched[1].DispatchTime)
+	assert.Equal(t, "第三家", dispatched[2].Provider, "XML with dispatch_info")
+	assert.Equal(t, time.Unix(1700000400, 0), dispatched[2].DispatchTime)
 	assert.Empty(t, other)
 
 	w := serve(mux, h.wx.pushJSON("/wechat/msg/wxauthorizer01",
 		`{"ToUserName":"gh_fb9688c2a4b2","MsgType":"event","Event":"wx_verify_dispatch","dispatch_time":"x"}`, now))
 	assert.Equal(t, http.StatusBadRequest, w.Code)
-	assert.Len(t, dispatched, 2)
+	assert.Len(t, dispatched, 3)
 
 	bare, err := component.NewMessageHandler(h.c, component.MessageHandlerConfig{
 		OnMessage: func(_ context.Context, m *component.Message) error { other = append(other, m); return nil }})

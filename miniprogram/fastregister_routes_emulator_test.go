@@ -105,6 +105,8 @@ func TestEmulatorBetaRegistrationAndVerification(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "拉面小馆餐饮有限公司", bi.PrincipalName)
 	assert.Equal(t, int(miniprogram.ICPNotFiledNoCategory), e.s.ICPStatus(appID), "verified: only the category is missing")
+	_, err = mp.SubmitVerification(ctx, validAuthData())
+	assert.Equal(t, wxerr.CodeFastRegTaskRunning, wxerr.CodeOf(err), "verified by the legal person")
 	assert.Equal(t, wxerr.CodeAPIUnauthorizedForAccount, wxerr.CodeOf(mp.SetBetaNickname(ctx, "新名字")), "a formal mini program now")
 	assert.Equal(t, wxerr.CodeAPIUnauthorizedForAccount, wxerr.CodeOf(mp.VerifyBeta(ctx, vr)))
 }

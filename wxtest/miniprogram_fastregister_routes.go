@@ -315,7 +315,8 @@ func (s *Server) CompleteBetaVerification(ctx context.Context, appID string, sta
 	v.done = true
 	msg := "OK"
 	if status == 0 {
-		a.info.PrincipalName, a.info.VerifyType = v.req.Name, 0
+		a.info.PrincipalName = v.req.Name
+		s.markVerified(appID, now)         // verify_type 0, expiring like any verification (miniprogram_verify.go)
 		delete(s.regRoutes().trial, appID) // a formal mini program now
 	} else {
 		msg = "verification failed"
