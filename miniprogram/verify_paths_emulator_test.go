@@ -130,6 +130,7 @@ func TestEmulatorAuthAndICPVerificationFailed(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, miniprogram.ProcedureVerifyFailed, q.Status)
 	assert.Equal(t, "主体资质不符", q.FailReason)
+	assert.NotEmpty(t, q.OrderID)
 	assert.Contains(t, e.auditEvents(), "procedure "+p.ProcedureID+" status=20")
 	info, err := e.p.Component().AuthorizerInfo(ctx, mp.AppID())
 	require.NoError(t, err)

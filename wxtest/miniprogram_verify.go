@@ -146,6 +146,7 @@ type procedure struct {
 	status       int
 	auditData    []ICPAuditReason
 	refill, fail string
+	orderID      string // the verification order (orderid)
 }
 
 func (s *Server) verify() *verifyState { // call with s.mu held
@@ -469,7 +470,7 @@ func (s *Server) submitAuthAndICP(c *call) (any, error) {
 		}
 	}
 	id := "procedure_" + randHex(16)
-	p := &procedure{appID: a.info.AppID, status: 17}
+	p := &procedure{appID: a.info.AppID, status: 17, orderID: "authorder_" + randDigits(16)}
 	out := map[string]any{"errcode": 0, "errmsg": "ok", "procedure_id": id}
 	if req.AuthData.PayType == 2 {
 		p.status = 15
@@ -504,7 +505,7 @@ func (s *Server) queryAuthAndICP(c *call) (any, error) {
 		audit["sms_verify_status"] = 1
 	}
 	return map[string]any{"errcode": 0, "errmsg": "ok", "procedure_status": p.status, "icp_audit": audit,
-		"refill_reason": p.refill, "fail_reason": p.fail}, nil
+		"refill_reason": p.refill, "fail_reason": p.fail, "orderid": p.orderID}, nil
 }
 
 // AdvanceAuthAndICP moves the combined procedure procedureID to status along procedureNext (digest
@@ -555,7 +556,7 @@ func (s *Server) AdvanceAuthAndICP(ctx context.Context, procedureID string, stat
 		xmlField{"procedure_id", procedureID, false}, xmlField{"procedure_status", strconv.Itoa(status), true})
 	var paid []byte
 	if from == 15 {
-		paid = s.verifyMessage(p.appID, now, "wx_verify_pay_succ", procedureID, nil)
+		paid = s.verifyMessage(p.appID, now, "wx_verify_pay_succ", p.orderID, nil)
 	}
 	s.mu.Unlock()
 	err := s.pushPlatformEvent(ctx, ev)
