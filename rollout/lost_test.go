@@ -460,3 +460,45 @@ func TestSettleSystemBusy(t *testing.T) {
 		})
 	}
 }
+
+// TestSpeedUpRefused: speedupaudit refused for now (89401) gives its unit of the rollout's
+// speed-up budget back, so the budget (2) is spent on two accepted speed-ups; refused because the
+// platform's month is used up (89405), no other speedupaudit is sent.
+func TestSpeedUpRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		platform, budget  int
+		fault             int // errcode of the first speedupaudit, 0 for none
+		wantCalls, wantOK int
+	}{
+		{"Unstable", 10, 2, 89401, 3, 2},
+		{"MonthUsedUp", 1, 3, 0, 2, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const n = 4
+			f := newFleet(t, n, nil)
+			f.emu.SetAuditReview(auditReview(0, 0))
+			f.speedUps = tc.platform
+			if tc.fault != 0 {
+				f.emu.InjectFault("/wxa/speedupaudit", wxtest.Fault{ErrCode: tc.fault})
+			}
+			store := rollout.NewMemoryStore()
+			ro := f.rollout(rollout.ReleaseFull)
+			ro.Audit.SpeedUps = tc.budget
+			// One worker: the merchants are submitted one after the other.
+			r := rollout.NewRunner(rollout.Config{Store: store, MiniProgram: f.p.MiniProgram, Component: f.p.Component(),
+				QuotaScope: f.app.AppID,
+				Instance:   "s", PollEvery: 2 * time.Second, RetryEvery: 200 * time.Millisecond, Idle: 20 * time.Millisecond,
+				Workers: 1, Logger: testLogger()})
+			runFleet(t, f, ro, n, r)
+			checkFleet(t, f, store, ro.ID)
+			if got := f.emu.Calls("/wxa/speedupaudit"); got != tc.wantCalls {
+				t.Errorf("%d speedupaudit calls, want %d", got, tc.wantCalls)
+			}
+			q, err := f.p.MiniProgram(f.apps[0]).AuditQuota(context.Background())
+			if err != nil || q.SpeedUpRest != tc.platform-tc.wantOK {
+				t.Errorf("speed-ups left %+v, %v; want %d", q, err, tc.platform-tc.wantOK)
+			}
+		})
+	}
+}

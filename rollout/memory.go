@@ -361,3 +361,13 @@ func (s *MemoryStore) Reserve(_ context.Context, key string, limit int) (bool, e
 	s.counters[key]++
 	return true, nil
 }
+
+// Unreserve implements Store.
+func (s *MemoryStore) Unreserve(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.counters[key] > 0 {
+		s.counters[key]--
+	}
+	return nil
+}

@@ -4,7 +4,10 @@
 //
 // Every merchant has a durable state machine in a Store (memory, or SQL in rollout/sqlstore). Work
 // is claimed by lease, so any number of instances run the same rollout and a dead instance's work is
-// taken over when its lease ends; no goroutine owns the run. Each step that calls WeChat first
+// taken over when its lease ends; no goroutine owns the run. The work is leased rows in the Store
+// rather than a job-queue library because the platform already runs that one store (next to its
+// credentials), each merchant's step is a conditional write of its own row (with its quota change in
+// the same transaction), and no other infrastructure is needed. Each step that calls WeChat first
 // writes an intent state (submitting, releasing, promoting, reverting) under the lease; a call whose
 // outcome is unknown is settled by reading WeChat (get_latest_auditstatus, getversioninfo,
 // getgrayreleaseplan) before anything is sent again, so a merchant is never submitted or released

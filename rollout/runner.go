@@ -62,6 +62,8 @@ type Runner struct {
 	seq      atomic.Int64
 	mu       sync.Mutex
 	refilled time.Time // last queryquota read of this instance
+	// speedUpsOut is the China month in which speedupaudit answered 89405 (none left).
+	speedUpsOut string
 }
 
 // NewRunner returns a Runner with cfg's defaults filled in.
@@ -612,13 +614,42 @@ func (s *job) submitted(cctx, ctx context.Context, m Merchant, id int64) (Mercha
 	if err != nil || s.ro.Audit.SpeedUps == 0 {
 		return saved, err
 	}
-	ok, err := s.r.cfg.Store.Reserve(ctx, "speedup/"+s.ro.ID, s.ro.Audit.SpeedUps)
-	if err == nil && ok {
-		if err := s.mp.SpeedUpAudit(cctx, id); err != nil {
-			s.r.log.Warn("rollout speedupaudit", "rollout", s.ro.ID, "appid", m.AppID, "err", err)
+	s.speedUp(cctx, ctx, m.AppID, id)
+	return saved, nil
+}
+
+// speedUp expedites audit id within the rollout's budget (a counter in the Store, reserved before
+// the call). A refusal WeChat did not spend an expedite on (89401 unstable, -1 busy, 89405 none
+// left) gives the unit back; after 89405 this instance sends no speedupaudit until the next
+// China month.
+func (s *job) speedUp(cctx, ctx context.Context, appID string, id int64) {
+	month := chinaMonth(s.r.cfg.Now())
+	s.r.mu.Lock()
+	out := s.r.speedUpsOut == month
+	s.r.mu.Unlock()
+	key := "speedup/" + s.ro.ID
+	if out {
+		return
+	}
+	if ok, err := s.r.cfg.Store.Reserve(ctx, key, s.ro.Audit.SpeedUps); err != nil || !ok {
+		return
+	}
+	err := s.mp.SpeedUpAudit(cctx, id)
+	if err == nil {
+		return
+	}
+	s.r.log.Warn("rollout speedupaudit", "rollout", s.ro.ID, "appid", appID, "err", err)
+	code := wxerr.CodeOf(err)
+	if code == wxerr.CodeSpeedUpQuotaUsedUp {
+		s.r.mu.Lock()
+		s.r.speedUpsOut = month
+		s.r.mu.Unlock()
+	}
+	if code == wxerr.CodeSpeedUpQuotaUsedUp || wxerr.IsRetryLater(err) {
+		if err := s.r.cfg.Store.Unreserve(ctx, key); err != nil {
+			s.r.log.Warn("rollout speed-up budget", "rollout", s.ro.ID, "err", err)
 		}
 	}
-	return saved, nil
 }
 
 // settleSubmit finds out whether the submit_audit of this attempt reached WeChat: a latest audit

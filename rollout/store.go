@@ -62,6 +62,9 @@ type Store interface {
 	AuditQuota(ctx context.Context, scope, month string) (Quota, error)
 	// Reserve takes one unit of the counter key while it is below limit (speed-up budgets).
 	Reserve(ctx context.Context, key string, limit int) (bool, error)
+	// Unreserve gives back one unit of the counter key taken by Reserve (a call WeChat refused
+	// without spending it); the counter never goes below 0.
+	Unreserve(ctx context.Context, key string) error
 }
 
 // Quota is the shared audit quota account of a platform for a month: Used reservations, of which

@@ -247,6 +247,21 @@ func TestStoreLeases(t *testing.T) {
 		if ok, _ := s.Reserve(ctx, "k", 1); ok {
 			t.Fatal("Reserve beyond the limit")
 		}
+		// A unit given back may be taken again; a counter never goes below 0.
+		for range 2 {
+			if err := s.Unreserve(ctx, "k"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Unreserve(ctx, "never-reserved"); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := s.Reserve(ctx, "k", 1); !ok {
+			t.Fatal("Reserve of a unit given back refused")
+		}
+		if ok, _ := s.Reserve(ctx, "k", 1); ok {
+			t.Fatal("Reserve beyond the limit after two give-backs of one unit")
+		}
 		run, _ := s.Run(ctx, "r")
 		run.Status = rollout.Paused
 		if _, err := s.UpdateRun(ctx, run); err != nil {

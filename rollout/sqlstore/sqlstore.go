@@ -605,3 +605,9 @@ func (s *Store) Reserve(ctx context.Context, key string, limit int) (bool, error
 	n, _ := res.RowsAffected()
 	return n > 0, nil
 }
+
+// Unreserve implements rollout.Store.
+func (s *Store) Unreserve(ctx context.Context, key string) error {
+	_, err := s.db.ExecContext(ctx, s.q("UPDATE {p}_counters SET n = n - 1 WHERE k = ? AND n > 0"), key)
+	return err
+}
