@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -116,9 +117,34 @@ func TestHandler(t *testing.T) {
 	}
 }
 
-// TestHandlerInBrowser renders the page in headless Chromium and checks the screenshot is a
-// non-trivial PNG. ROLLOUT_SCREENSHOT=path keeps it. Without Chromium it skips (fails in CI, which
-// installs it).
+// statusRecorder keeps the status a handler answered.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+var (
+	tags   = regexp.MustCompile(`<[^>]*>`)
+	spaces = regexp.MustCompile(`\s+`)
+)
+
+// TestHandlerInBrowser loads the page in headless Chromium: the document it built (--dump-dom)
+// shows the counts and shares per state, the quota left and the failures with their reasons, and
+// holds no element from a reason's markup; the page was answered 200. It also checks the
+// screenshot is a non-trivial PNG (ROLLOUT_SCREENSHOT=path keeps it). Without Chromium it skips
+// (fails in CI, which installs it).
 func TestHandlerInBrowser(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
@@ -127,19 +153,70 @@ func TestHandlerInBrowser(t *testing.T) {
 		}
 		t.Skip("chromium is not installed")
 	}
-	srv := httptest.NewServer(viewRunner(t).Handler("tpl-42-v1.3.0"))
+	h := viewRunner(t).Handler("tpl-42-v1.3.0")
+	pages := make(chan int, 16) // the status of every request of the page itself
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		h.ServeHTTP(rec, r)
+		if r.URL.Path == "/" {
+			pages <- rec.code
+		}
+	}))
 	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	browse := func(args ...string) []byte {
+		t.Helper()
+		args = append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+			"--user-data-dir=" + t.TempDir(), "--window-size=1000,900"}, args...)
+		out, err := exec.CommandContext(ctx, chromium, append(args, srv.URL)...).Output()
+		if err != nil {
+			t.Fatalf("chromium %v: %v", args, err)
+		}
+		return out
+	}
+
+	served := func() {
+		t.Helper()
+		select {
+		case code := <-pages:
+			if code != http.StatusOK {
+				t.Fatalf("the page was answered %d", code)
+			}
+		case <-ctx.Done():
+			t.Fatal("chromium did not ask for the page")
+		}
+	}
+
+	dom := string(browse("--dump-dom"))
+	served()
+	text := spaces.ReplaceAllString(tags.ReplaceAllString(dom, " "), " ")
+	for _, want := range []string{"Rollout tpl-42-v1.3.0", "status running", "650 of 1000 merchants final",
+		"audit quota", "2000 left (0 used of 2000)",
+		"released 610 61.0%", "grey 120 12.0%", "submitted 150 15.0%", "privacy_set 80 8.0%", "rejected 25 2.5%",
+		"skipped 10 1.0%", "failed 5 0.5%",
+		"failed 0 commit: wxopen: 85013 invalid ext_json", "skipped 0 basic_info (86002): no avatar",
+		"rejected 0 &lt;b&gt;1:&lt;/b&gt; the pages do not match the category &lt;script&gt;alert(1)&lt;/script&gt; (screenshots: shotA1; shotB2)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the page in the browser lacks %q", want)
+		}
+	}
+	if rows := strings.Count(dom, "<tr><td>wx"); rows != 25+10+5 {
+		t.Errorf("%d failure rows, want 40", rows)
+	}
+	if strings.Contains(dom, "<script") || strings.Contains(dom, "<b>") {
+		t.Error("a reason's markup became elements of the page")
+	}
+	if t.Failed() {
+		t.Logf("text of the page: %s", text)
+	}
+
 	shot := filepath.Join(t.TempDir(), "rollout.png")
 	if p := os.Getenv("ROLLOUT_SCREENSHOT"); p != "" {
 		shot = p
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-		"--user-data-dir="+t.TempDir(), "--screenshot="+shot, "--window-size=1000,900", srv.URL).CombinedOutput()
-	if err != nil {
-		t.Fatalf("chromium: %v\n%s", err, out)
-	}
+	browse("--screenshot=" + shot)
+	served()
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatal(err)
