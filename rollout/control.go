@@ -114,7 +114,8 @@ func (r *Runner) RetryFailed(ctx context.Context, id string) (int, error) {
 }
 
 // Revert reverts the release of one released merchant (revertcoderelease), through the Reverting
-// intent, so that an instance that takes it over settles it by reading getversioninfo.
+// intent. A merchant left reverting (an error, a lost answer) is settled by calling Revert again:
+// it reads getversioninfo and sends revertcoderelease only while the rollout's version is live.
 func (r *Runner) Revert(ctx context.Context, ro *Rollout, appID string) error {
 	owner := r.cfg.Instance + "/revert"
 	m, err := r.cfg.Store.ClaimApp(ctx, ro.ID, appID, owner, r.cfg.Now(), r.cfg.Lease)
@@ -122,17 +123,18 @@ func (r *Runner) Revert(ctx context.Context, ro *Rollout, appID string) error {
 		return err
 	}
 	defer func() { _ = r.cfg.Store.Unclaim(context.WithoutCancel(ctx), m, owner) }()
-	if m.State != Released {
+	if m.State != Released && m.State != Reverting {
 		return wxerr.Invalid("appID", "not released by this rollout (state "+string(m.State)+")")
 	}
 	run, err := r.cfg.Store.Run(ctx, ro.ID)
 	if err != nil {
 		return err
 	}
-	s := &job{r: r, ro: ro, run: run, owner: owner, mp: r.cfg.MiniProgram(appID)}
-	m, err = s.move(ctx, m, Reverting, "operator", QuotaOp{})
-	if err != nil {
-		return err
+	if m.State == Released {
+		s := &job{r: r, ro: ro, run: run, owner: owner, mp: r.cfg.MiniProgram(appID)}
+		if m, err = s.move(ctx, m, Reverting, "operator", QuotaOp{}); err != nil {
+			return err
+		}
 	}
 	m, err = r.step(ctx, ro, run, m, owner)
 	if err == nil && m.State != Reverted {

@@ -810,22 +810,38 @@ func (s *job) settlePromote(cctx, ctx context.Context, m Merchant) (Merchant, er
 	return s.retry(ctx, m, Grey, unsent(m, "release"))
 }
 
-// revert reads whether this version is still live, and reverts it if so.
+// revert reads whether this version is still live, and reverts it if so. A revert whose answer
+// is an error is settled by reading getversioninfo again: the call may have been acted on (its
+// answer lost, or net/http sent the GET again on a broken keep-alive connection and WeChat
+// refused the second one with 87012).
 func (s *job) revert(cctx, ctx context.Context, m Merchant) (Merchant, error) {
 	vi, err := s.mp.VersionInfo(cctx)
 	if err != nil {
 		return s.park(ctx, m, s.r.cfg.RetryEvery, "settling revert: "+err.Error())
 	}
-	if vi.Release != nil && vi.Release.Version == s.ro.UserVersion {
-		if err := s.mp.RevertRelease(cctx); err != nil {
-			if permanent(err) { // still live: back to Released, with WeChat's refusal
-				m.Error = "revert refused: " + err.Error()
-				return s.move(ctx, m, Released, m.Error, QuotaOp{})
-			}
-			return s.park(ctx, m, s.r.cfg.RetryEvery, "revert: "+err.Error())
-		}
+	if !s.live(vi) { // reverted by an earlier try whose answer was lost, or by someone else
+		return s.move(ctx, m, Reverted, "settled by reading", QuotaOp{})
 	}
-	return s.move(ctx, m, Reverted, "", QuotaOp{})
+	err = s.mp.RevertRelease(cctx)
+	if err == nil {
+		return s.move(ctx, m, Reverted, "", QuotaOp{})
+	}
+	vi, rerr := s.mp.VersionInfo(cctx)
+	switch {
+	case rerr != nil:
+		return s.park(ctx, m, s.r.cfg.RetryEvery, "settling revert: "+rerr.Error())
+	case !s.live(vi):
+		return s.move(ctx, m, Reverted, "settled by reading", QuotaOp{})
+	case permanent(err): // still live: back to Released, with WeChat's refusal
+		m.Error = "revert refused: " + err.Error()
+		return s.move(ctx, m, Released, m.Error, QuotaOp{})
+	}
+	return s.park(ctx, m, s.r.cfg.RetryEvery, "revert: "+err.Error())
+}
+
+// live reports whether the rollout's version is the live release.
+func (s *job) live(vi *miniprogram.VersionInfo) bool {
+	return vi.Release != nil && vi.Release.Version == s.ro.UserVersion
 }
 
 // refill reads queryquota (at most once per RetryEvery per instance, and not before the run's
