@@ -66,7 +66,9 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	rc := resty.NewWithClient(hc)
+	own := *hc // the caller's settings (Jar, redirects, timeout) on a transport that never replays a write
+	own.Transport = sendOnce{user: hc}
+	rc := resty.NewWithClient(&own)
 	rc.SetLogger(quietLogger{})
 	ua := cfg.UserAgent
 	if ua == "" {
@@ -252,6 +254,9 @@ func (c *Client) attempt(ctx context.Context, req *Request, attempt int, token s
 
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	if !req.Idempotent {
+		actx = context.WithValue(actx, onceKey{}, true)
+	}
 	r := c.rc.R().SetContext(actx).SetDoNotParseResponse(true)
 	target := c.base + req.Path
 	if qs := encodeQuery(req, token); qs != "" {
@@ -326,3 +331,46 @@ type quietLogger struct{}
 func (quietLogger) Errorf(string, ...any) {}
 func (quietLogger) Warnf(string, ...any)  {}
 func (quietLogger) Debugf(string, ...any) {}
+
+// onceKey marks (in a request's context) a call that must reach WeChat at most once per attempt.
+type onceKey struct{}
+
+// sendOnce is the transport of every request. net/http's Transport sends a request again by itself
+// when a reused keep-alive connection breaks before the answer, if it deems the request replayable:
+// GET and HEAD without a body are. Some of WeChat's writes are GETs (revertcoderelease, undocodeaudit,
+// revertgrayrelease): for a call marked onceKey, sendOnce gives the request an empty body that cannot
+// be rewound, which makes it not replayable (the empty body is not sent: the GET goes out as before).
+// The lost answer then comes back as an error, for the caller to settle by reading. The transport is
+// looked up on each request (user.Transport, else http.DefaultTransport), so a transport set on the
+// caller's client later, as test mocks do, is used.
+type sendOnce struct{ user *http.Client }
+
+func (t sendOnce) RoundTrip(r *http.Request) (*http.Response, error) {
+	base := t.user.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if replayable(r) && r.Context().Value(onceKey{}) != nil {
+		r = r.Clone(r.Context())
+		r.Body, r.GetBody = unrewindable{}, nil
+	}
+	return base.RoundTrip(r)
+}
+
+// replayable reports the requests net/http's Transport would send again by itself (its
+// Request.isReplayable, less the Idempotency-Key headers, which wxopen never sets): a body-less GET,
+// HEAD, OPTIONS or TRACE. Other requests are left alone: a body-less POST given a body would go out
+// chunked.
+func replayable(r *http.Request) bool {
+	switch r.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return r.Body == nil || r.Body == http.NoBody
+	}
+	return false
+}
+
+// unrewindable is an empty request body without GetBody.
+type unrewindable struct{}
+
+func (unrewindable) Read([]byte) (int, error) { return 0, io.EOF }
+func (unrewindable) Close() error             { return nil }
