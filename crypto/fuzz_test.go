@@ -85,7 +85,7 @@ func FuzzDecryptUserData(f *testing.F) {
 				noSecrets(t, err.Error())
 				return
 			}
-			enc, err := EncryptUserData(key, iv, plain)
+			enc, err := EncryptUserData(UserData{SessionKey: key, IV: iv}, plain)
 			if err != nil {
 				t.Fatalf("EncryptUserData after a successful decrypt: %v", err)
 			}
@@ -102,7 +102,7 @@ func FuzzDecryptUserData(f *testing.F) {
 			check(udSessionKey, udIV, udAppID, plain, err)
 		}
 		if len(raw) > 0 && len(raw) <= 4096 {
-			enc, err := EncryptUserData(udSessionKey, udIV, raw)
+			enc, err := EncryptUserData(UserData{SessionKey: udSessionKey, IV: udIV}, raw)
 			if err != nil {
 				t.Fatalf("EncryptUserData: %v", err)
 			}

@@ -95,10 +95,11 @@ func DecryptUserData(d UserData) ([]byte, error) {
 }
 
 // EncryptUserData is the inverse of [DecryptUserData]: it pads plaintext with PKCS#7 to 16 bytes,
-// encrypts it with AES-128-CBC under the base64 sessionKey and iv, and returns standard base64.
-// The WeChat emulator and tests use it to produce encryptedData.
-func EncryptUserData(sessionKey, iv string, plaintext []byte) (string, error) {
-	mode, err := userDataCBC(sessionKey, iv, true)
+// encrypts it with AES-128-CBC under the base64 key.SessionKey and key.IV (key's EncryptedData and
+// AppID are not used), and returns standard base64, the EncryptedData that DecryptUserData takes. The
+// WeChat emulator and tests use it to produce encryptedData.
+func EncryptUserData(key UserData, plaintext []byte) (string, error) {
+	mode, err := userDataCBC(key.SessionKey, key.IV, true)
 	if err != nil {
 		return "", err
 	}

@@ -26,7 +26,7 @@ func rawUserData(tb testing.TB, plain []byte) string {
 
 func encUserData(tb testing.TB, plain string) string {
 	tb.Helper()
-	s, err := EncryptUserData(udSessionKey, udIV, []byte(plain))
+	s, err := EncryptUserData(UserData{SessionKey: udSessionKey, IV: udIV}, []byte(plain))
 	mustNoErr(tb, err, "EncryptUserData")
 	return s
 }
@@ -89,11 +89,11 @@ func TestDecryptUserDataErrors(t *testing.T) {
 }
 
 func TestEncryptUserDataErrors(t *testing.T) {
-	_, err := EncryptUserData("short", udIV, []byte("{}"))
+	_, err := EncryptUserData(UserData{SessionKey: "short", IV: udIV}, []byte("{}"))
 	wantCode(t, err, CodeIllegalAESKey, "session_key")
-	_, err = EncryptUserData(udSessionKey, "", []byte("{}"))
+	_, err = EncryptUserData(UserData{SessionKey: udSessionKey, IV: ""}, []byte("{}"))
 	wantCode(t, err, CodeIllegalBuffer, "iv")
-	_, err = EncryptUserData(udSessionKey, "########################", []byte("{}"))
+	_, err = EncryptUserData(UserData{SessionKey: udSessionKey, IV: "########################"}, []byte("{}"))
 	wantCode(t, err, CodeDecodeBase64, "iv")
 }
 
@@ -118,7 +118,7 @@ func TestUserDataRoundTrip(t *testing.T) {
 		}
 	}
 	// Empty plaintext encrypts to one full block of padding.
-	enc, err := EncryptUserData(udSessionKey, udIV, nil)
+	enc, err := EncryptUserData(UserData{SessionKey: udSessionKey, IV: udIV}, nil)
 	mustNoErr(t, err, "EncryptUserData(nil)")
 	raw, _ := base64.StdEncoding.DecodeString(enc)
 	mustEqual(t, len(raw), 16, "ciphertext length for empty plaintext")

@@ -61,7 +61,7 @@ func TestVectorUserData(t *testing.T) {
 	mustNoErr(t, err, "DecryptUserData")
 	mustEqual(t, string(plain), udPlain, "plaintext")
 
-	enc, err := EncryptUserData(udSessionKey, udIV, []byte(udPlain))
+	enc, err := EncryptUserData(UserData{SessionKey: udSessionKey, IV: udIV}, []byte(udPlain))
 	mustNoErr(t, err, "EncryptUserData")
 	mustEqual(t, enc, udData, "EncryptUserData (known answer)")
 }

@@ -385,7 +385,7 @@ func TestEmulatorLoginAndDecrypt(t *testing.T) {
 
 	iv := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
 	plain := `{"phoneNumber":"13800000000","purePhoneNumber":"13800000000","countryCode":"86","watermark":{"appid":"` + shopApp + `","timestamp":1700000000}}`
-	data, err := crypto.EncryptUserData(sess.SessionKey, iv, []byte(plain))
+	data, err := crypto.EncryptUserData(crypto.UserData{SessionKey: sess.SessionKey, IV: iv}, []byte(plain))
 	require.NoError(t, err)
 	ph, err := mp.DecryptPhoneNumber(miniprogram.UserData{SessionKey: sess.SessionKey, EncryptedData: data, IV: iv})
 	require.NoError(t, err)

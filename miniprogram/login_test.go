@@ -185,7 +185,7 @@ func TestDecryptFailuresAreBadUserData(t *testing.T) {
 func TestDecryptPhoneNumber(t *testing.T) {
 	e := setup(t)
 	plain := `{"phoneNumber":"+86 13800000000","purePhoneNumber":"13800000000","countryCode":"86","watermark":{"appid":"wxAPP","timestamp":1700000000}}`
-	data, err := crypto.EncryptUserData(otherKey, otherIV, []byte(plain))
+	data, err := crypto.EncryptUserData(crypto.UserData{SessionKey: otherKey, IV: otherIV}, []byte(plain))
 	require.NoError(t, err)
 	p, err := e.c.DecryptPhoneNumber(miniprogram.UserData{SessionKey: otherKey, EncryptedData: data, IV: otherIV})
 	require.NoError(t, err)
@@ -193,14 +193,14 @@ func TestDecryptPhoneNumber(t *testing.T) {
 		Watermark: miniprogram.Watermark{AppID: "wxAPP", Timestamp: time.Unix(1700000000, 0)}}, p)
 
 	// The same data with another mini program's watermark.
-	data, err = crypto.EncryptUserData(otherKey, otherIV, []byte(`{"phoneNumber":"1","watermark":{"appid":"wxSOMEONEELSE","timestamp":1}}`))
+	data, err = crypto.EncryptUserData(crypto.UserData{SessionKey: otherKey, IV: otherIV}, []byte(`{"phoneNumber":"1","watermark":{"appid":"wxSOMEONEELSE","timestamp":1}}`))
 	require.NoError(t, err)
 	_, err = e.c.DecryptPhoneNumber(miniprogram.UserData{SessionKey: otherKey, EncryptedData: data, IV: otherIV})
 	require.ErrorIs(t, err, crypto.ErrWatermark)
 	assert.True(t, errors.Is(err, crypto.ErrValidateAppID))
 
 	// Wrong key and wrong iv on data we built.
-	data, err = crypto.EncryptUserData(otherKey, otherIV, []byte(plain))
+	data, err = crypto.EncryptUserData(crypto.UserData{SessionKey: otherKey, IV: otherIV}, []byte(plain))
 	require.NoError(t, err)
 	_, err = e.c.DecryptPhoneNumber(miniprogram.UserData{SessionKey: vecKey, EncryptedData: data, IV: otherIV})
 	require.Error(t, err)
@@ -208,7 +208,7 @@ func TestDecryptPhoneNumber(t *testing.T) {
 	require.Error(t, err)
 
 	// A watermark-correct plaintext whose fields have the wrong types fails to decode, typed.
-	data, err = crypto.EncryptUserData(otherKey, otherIV, []byte(`{"phoneNumber":5,"watermark":{"appid":"wxAPP","timestamp":1}}`))
+	data, err = crypto.EncryptUserData(crypto.UserData{SessionKey: otherKey, IV: otherIV}, []byte(`{"phoneNumber":5,"watermark":{"appid":"wxAPP","timestamp":1}}`))
 	require.NoError(t, err)
 	_, err = e.c.DecryptPhoneNumber(miniprogram.UserData{SessionKey: otherKey, EncryptedData: data, IV: otherIV})
 	require.Error(t, err)

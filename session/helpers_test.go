@@ -103,7 +103,7 @@ func encrypt(t testing.TB, key, appID string, v map[string]any) (data, iv string
 	plain, err := json.Marshal(v)
 	require.NoError(t, err)
 	iv = base64.StdEncoding.EncodeToString(randBytes(16))
-	data, err = crypto.EncryptUserData(key, iv, plain)
+	data, err = crypto.EncryptUserData(crypto.UserData{SessionKey: key, IV: iv}, plain)
 	require.NoError(t, err)
 	return data, iv
 }

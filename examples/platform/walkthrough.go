@@ -408,7 +408,7 @@ func (w *walk) login(ctx context.Context) error {
 		return err
 	}
 	iv := base64.StdEncoding.EncodeToString(ivBytes)
-	encrypted, err := crypto.EncryptUserData(sess.SessionKey, iv, profile)
+	encrypted, err := crypto.EncryptUserData(crypto.UserData{SessionKey: sess.SessionKey, IV: iv}, profile)
 	if err != nil {
 		return err
 	}
