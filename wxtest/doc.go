@@ -21,7 +21,9 @@
 // refuses the previous one), IssuePhoneCode (single-use, 5 minutes) and RecordPayment
 // (getpaidunionid). Mini-program codes are answered as real PNG QR codes whose text is
 // CodeContent or UnlimitedCodeContent: WeChat's round codes cannot be decoded outside WeChat, so a
-// QR code carrying the same appid, page and scene is the testable stand-in. Subscribe messages use a
+// QR code carrying the same appid, page and scene is the testable stand-in. The trial QR code
+// (get_qrcode) is a JPEG QR code of TrialCodeContent, as WeChat's trial codes are. Subscribe messages
+// use a
 // public library the test fills (AddPublicTemplate); AcceptSubscription plays the user's consent and
 // SentSubscribeMessages returns what was sent.
 //
@@ -30,6 +32,22 @@
 // each commit), declared and approved privacy APIs and a privacy guide covering the scan (61040), or
 // the platform's monthly audit quota (85085; SetAuditQuota, AuditsSubmitted). Reviews are played by
 // Audit, ReviewCategory, ReviewPrivacyInterface and ReviewNickname, each pushing its event.
+//
+// Filing and verification run as state machines on the emulator clock that refuse any move WeChat
+// would not make. The controls are:
+//   - ICP filing: CompleteICPFaceCheck, ReviewICPFiling, RegulateICPFiling and ICPStatus. A
+//     mini program that is not filed cannot be released.
+//   - WeChat verification: VerificationStep, AdvanceAuthAndICP, and PushVerifyExpiryReminders. A
+//     task left untouched for 24 h times out.
+//
+// The fast-registration routes each have their own completion:
+//   - CompleteFastRegistration;
+//   - CompletePersonalRegistration;
+//   - CompleteBetaRegistration and CompleteBetaVerification;
+//   - ScanFastRegisterAuth, with SetOASubject for the official account's subject.
+//
+// Rollouts are tested with SetAuditReview and ReviewDue: audits are decided on the emulator clock, a
+// share is rejected with reasons, and a share of the pushes is dropped (DroppedPushes).
 //
 // InjectFault makes the next calls of a path fail with an errcode, an HTTP status, a delay or a
 // dropped connection, before the call is handled or (Fault.AfterHandler) after it acted; Calls
