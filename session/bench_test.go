@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/wxopen-go/wxopen/internal/teststores"
 	"github.com/wxopen-go/wxopen/miniprogram"
 	"github.com/wxopen-go/wxopen/session"
 	"github.com/wxopen-go/wxopen/tokenstore"
@@ -94,7 +95,7 @@ func BenchmarkMiddleware(b *testing.B) {
 
 // BenchmarkValidateRedis is Validate over the network: one GET on loopback Redis.
 func BenchmarkValidateRedis(b *testing.B) {
-	m, err := session.New(newRedisStore(b), benchLoginer)
+	m, err := session.New(teststores.Redis(b, "session"), benchLoginer)
 	if err != nil {
 		b.Fatal(err)
 	}

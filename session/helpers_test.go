@@ -3,25 +3,19 @@ package session_test
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql"
-	_ "github.com/jackc/pgx/v5/stdlib"
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wxopen-go/wxopen/crypto"
+	"github.com/wxopen-go/wxopen/internal/teststores"
 	"github.com/wxopen-go/wxopen/miniprogram"
 	"github.com/wxopen-go/wxopen/tokenstore"
-	"github.com/wxopen-go/wxopen/tokenstore/redisstore"
-	"github.com/wxopen-go/wxopen/tokenstore/sqlstore"
 	"github.com/wxopen-go/wxopen/wxerr"
 )
 
@@ -122,66 +116,7 @@ var stores = []struct {
 	new  func(t *testing.T) tokenstore.Store
 }{
 	{"memory", func(*testing.T) tokenstore.Store { return tokenstore.NewMemoryStore() }},
-	{"redis", func(t *testing.T) tokenstore.Store { return newRedisStore(t) }},
-	{"mariadb", func(t *testing.T) tokenstore.Store { return newSQLStore(t, "mysql", "WXOPEN_MYSQL_DSN") }},
-	{"postgres", func(t *testing.T) tokenstore.Store { return newSQLStore(t, "pgx", "WXOPEN_POSTGRES_DSN") }},
-}
-
-// newSQLStore returns a sqlstore on a fresh table of the database named by the DSN in env, dropped
-// at the end: skipped without one outside CI, fatal inside CI (like the sqlstore tests).
-func newSQLStore(t *testing.T, driver, env string) tokenstore.Store {
-	t.Helper()
-	dsn := os.Getenv(env)
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal(env + " must be set in CI (source .ci/sql.sh)")
-		}
-		t.Skip("session tests on SQL need " + env + " (source .ci/sql.sh)")
-	}
-	db, err := sql.Open(driver, dsn)
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	require.NoError(t, db.PingContext(ctx), "%s does not answer", env)
-	table := "wxopen_test_session_" + randHex(6)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = db.ExecContext(ctx, "DROP TABLE IF EXISTS "+table)
-		db.Close()
-	})
-	st, err := sqlstore.New(db, sqlstore.WithTable(table))
-	require.NoError(t, err)
-	require.NoError(t, st.Migrate(ctx))
-	return st
-}
-
-// newRedisStore returns a redisstore over WXOPEN_REDIS_ADDR with a random prefix, removed at the end:
-// skipped without a server outside CI, fatal inside CI (like the redisstore tests).
-func newRedisStore(t testing.TB) tokenstore.Store {
-	t.Helper()
-	addr := os.Getenv("WXOPEN_REDIS_ADDR")
-	if addr == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("WXOPEN_REDIS_ADDR must be set in CI (source .ci/redis.sh)")
-		}
-		t.Skip("session tests on Redis need WXOPEN_REDIS_ADDR (source .ci/redis.sh)")
-	}
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	require.NoError(t, c.Ping(ctx).Err(), "redis at %s (WXOPEN_REDIS_ADDR) does not answer", addr)
-	prefix := "wxopentest:session:" + randHex(8) + ":"
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-		c.Close()
-	})
-	st, err := redisstore.New(c, redisstore.WithKeyPrefix(prefix))
-	require.NoError(t, err)
-	return st
+	{"redis", func(t *testing.T) tokenstore.Store { return teststores.Redis(t, "session") }},
+	{"mariadb", func(t *testing.T) tokenstore.Store { return teststores.SQL(t, "mysql", "WXOPEN_MYSQL_DSN", "session") }},
+	{"postgres", func(t *testing.T) tokenstore.Store { return teststores.SQL(t, "pgx", "WXOPEN_POSTGRES_DSN", "session") }},
 }
