@@ -185,16 +185,6 @@ var charClass = func() (t [256]uint8) {
 	return t
 }()
 
-// isPlainText reports whether b is printable ASCII, tab or newline; outside CDATA it must also
-// hold no '&' or ']'.
-func isPlainText(b []byte, cdata bool) bool {
-	class := uint8(classText)
-	if cdata {
-		class = classCDATA
-	}
-	return allOf(b, class)
-}
-
 // isBase64Text reports whether b is non-empty and only standard base64 alphabet and '='.
 func isBase64Text(b []byte) bool {
 	return len(b) > 0 && allOf(b, classBase64)
