@@ -10,11 +10,14 @@ import (
 
 // MemoryStore is a Store in one process's memory, for tests and single-instance platforms.
 type MemoryStore struct {
-	mu       sync.Mutex
-	runs     map[string]Run
-	ms       map[string]map[string]*memMerchant // run → appid → merchant
-	order    map[string][]*memMerchant          // run → its open merchants, highest priority first
-	quota    map[string]*Quota                  // scope + "\x00" + month
+	mu    sync.Mutex
+	runs  map[string]Run
+	ms    map[string]map[string]*memMerchant // run → appid → merchant
+	order map[string][]*memMerchant          // run → its open merchants, highest priority first
+	// unsorted holds the runs whose order has merchants appended since it was last sorted: a plan adds
+	// its merchants in batches, and sorting once, at the next claim, keeps planning linear.
+	unsorted map[string]bool
+	quota    map[string]*Quota // scope + "\x00" + month
 	counters map[string]int
 }
 
@@ -28,7 +31,7 @@ type memMerchant struct {
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{runs: map[string]Run{}, ms: map[string]map[string]*memMerchant{}, quota: map[string]*Quota{},
-		counters: map[string]int{}, order: map[string][]*memMerchant{}}
+		counters: map[string]int{}, order: map[string][]*memMerchant{}, unsorted: map[string]bool{}}
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -79,6 +82,7 @@ func (s *MemoryStore) DeleteRun(_ context.Context, id string) error {
 	delete(s.runs, id)
 	delete(s.ms, id)
 	delete(s.order, id)
+	delete(s.unsorted, id)
 	return nil
 }
 
@@ -100,12 +104,19 @@ func (s *MemoryStore) AddMerchants(_ context.Context, ms []Merchant) (int, error
 		mm := &memMerchant{m: cloneMerchant(m)}
 		run[m.AppID] = mm
 		s.order[m.RunID] = append(s.order[m.RunID], mm)
+		s.unsorted[m.RunID] = true
 		n++
 	}
-	for id := range s.order {
-		slices.SortFunc(s.order[id], claimOrder)
-	}
 	return n, nil
+}
+
+// orderOf returns the claim order of run, sorted first if merchants were added since the last sort.
+func (s *MemoryStore) orderOf(runID string) []*memMerchant {
+	if s.unsorted[runID] {
+		slices.SortFunc(s.order[runID], claimOrder)
+		delete(s.unsorted, runID)
+	}
+	return s.order[runID]
 }
 
 // claimOrder is the order of claims: higher priority first, then by appid.
@@ -128,7 +139,7 @@ func cloneMerchant(m Merchant) Merchant {
 func (s *MemoryStore) Claim(_ context.Context, runID, owner string, now time.Time, lease time.Duration, n int) ([]Merchant, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	order := s.order[runID]
+	order := s.orderOf(runID)
 	var out []Merchant
 	kept := order[:0]
 	for i, mm := range order {
@@ -184,7 +195,7 @@ func (s *MemoryStore) Save(_ context.Context, m Merchant, owner string, now time
 	reopened := mm.m.State.Final() && !m.State.Final() // a revert: back into the claim order
 	mm.m = cloneMerchant(m)
 	if reopened {
-		order := s.order[m.RunID]
+		order := s.orderOf(m.RunID)
 		i, _ := slices.BinarySearchFunc(order, mm, claimOrder)
 		s.order[m.RunID] = slices.Insert(order, i, mm)
 	}
@@ -241,6 +252,7 @@ func (s *MemoryStore) Retry(_ context.Context, runID string, states []State, now
 		}
 		slices.SortFunc(order, claimOrder)
 		s.order[runID] = order
+		delete(s.unsorted, runID)
 	}
 	return n, nil
 }
